@@ -1,0 +1,144 @@
+"""The built book in a real browser: offline math, figures, the animation and search.
+
+Serves ``_build/html`` on 127.0.0.1 and drives Debian's chromium with Playwright (no
+``playwright install``). Run after ``make book``; ``make test`` does both.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.site
+
+HTML = Path(__file__).resolve().parents[1] / "_build" / "html"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHAPTERS = sorted(p.relative_to(HTML).as_posix()
+                  for p in (HTML / "chapters").rglob("*.html")) if HTML.exists() else []
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    if not (HTML / "index.html").exists():
+        pytest.fail("_build/html is missing: run `make book` first")
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (make test does it)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class PageLog:
+    """Every request a page makes, and which ones failed or left the machine."""
+
+    def __init__(self, page, base_url):
+        self.base_url, self.failed, self.external = base_url, [], []
+        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
+        page.on("response", self._response)
+        page.on("request", self._request)
+
+    def _request(self, request):
+        url = request.url
+        if not url.startswith((self.base_url, "data:", "blob:", "about:")):
+            self.external.append(url)
+
+    def _response(self, response):
+        # Chromium asks for /favicon.ico on its own; the book does not link one.
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+            self.failed.append(f"{response.url} (HTTP {response.status})")
+
+
+def open_page(browser, base_url, path):
+    page = browser.new_page()
+    log = PageLog(page, base_url)
+    page.goto(f"{base_url}/{path}", wait_until="networkidle")
+    return page, log
+
+
+def wait_for_mathjax(page):
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+    page.evaluate("() => MathJax.startup.promise")
+
+
+def test_chapters_were_built():
+    assert HTML.exists(), "_build/html is missing: run `make book` first"
+    assert len(CHAPTERS) >= 3, CHAPTERS
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_chapter_renders_offline(browser, base_url, path):
+    page, log = open_page(browser, base_url, path)
+    wait_for_mathjax(page)
+    # MathJax is served from this site, and typeset every formula: no raw TeX left.
+    mathjax_src = page.eval_on_selector_all(
+        "script[src*='mathjax']", "els => els.map(e => e.getAttribute('src'))")
+    assert mathjax_src and all("://" not in s for s in mathjax_src), mathjax_src
+    assert page.locator("mjx-container").count() > 0, "no typeset equations"
+    text = page.inner_text("main")
+    for raw in ("\\(", "\\)", "\\[", "$$"):
+        assert raw not in text, f"untypeset math {raw!r} in {path}"
+    # Every figure loaded (scroll through the page first so nothing waits to load).
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    page.wait_for_load_state("networkidle")
+    images = page.eval_on_selector_all(
+        "main img", "els => els.map(e => [e.getAttribute('src').slice(0, 60), e.complete, "
+        "e.naturalWidth])")
+    assert images, f"{path} has no figures"
+    broken = [src for src, complete, width in images if not (complete and width > 0)]
+    assert not broken, f"figures that did not load: {broken}"
+    assert not log.failed, log.failed
+    assert not log.external, f"requests that left the machine: {log.external}"
+    page.close()
+
+
+def test_animation_plays(browser, base_url):
+    """The jshtml animation is a slider over embedded frames: moving it changes the image."""
+    pages = [p for p in CHAPTERS if "02_momentum_adaptive" in p]
+    assert pages, CHAPTERS
+    page, log = open_page(browser, base_url, pages[0])
+    animation = page.locator("div.animation").first
+    assert animation.count() == 1, "no animation on the page"
+    img = animation.locator("img").first
+    first = img.get_attribute("src")
+    animation.locator("input[type=range]").first.evaluate(
+        "(el) => { el.value = el.max; el.dispatchEvent(new Event('input')); }")
+    last = img.get_attribute("src")
+    assert first and last and first != last, "the animation's frames do not change"
+    assert not log.failed, log.failed
+    page.close()
+
+
+def test_search_finds_adam(browser, base_url):
+    page, log = open_page(browser, base_url, "search.html?q=Adam")
+    page.wait_for_selector("#search-results ul.search li", timeout=30_000)
+    results = page.locator("#search-results ul.search li")
+    assert results.count() >= 1
+    assert any("momentum" in t.lower() or "adam" in t.lower()
+               for t in results.all_inner_texts())
+    assert not log.failed, log.failed
+    assert not log.external, log.external
+    page.close()
