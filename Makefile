@@ -38,11 +38,14 @@ book: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Parallel pytest workers each get one BLAS thread: oversubscribed OpenBLAS threads spin.
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 unit: $(STAMP)
-	$(BIN)/pytest -n $(JOBS) -m "not site" tests
+	$(ONE_THREAD) $(BIN)/pytest -n $(JOBS) -m "not site" tests
 
 notebooks: $(STAMP)
-	$(BIN)/pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
+	$(ONE_THREAD) $(BIN)/pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout 300 chapters
 
 site: $(STAMP) $(CHROMIUM)

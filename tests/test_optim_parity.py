@@ -15,7 +15,7 @@ import torch
 
 from trainart import optim
 
-torch.set_default_dtype(torch.float64)
+F64 = torch.float64
 
 STEPS = 100
 RTOL = 1e-10
@@ -49,10 +49,12 @@ WEIGHT_DECAY.append(("adam-decoupled", optim.Adam, torch.optim.Adam,
 def make_problem(seed=0):
     """A non-convex loss: mean squared error of a 4-8-3 tanh network on fixed random data."""
     g = torch.Generator().manual_seed(seed)
-    X = torch.randn(32, 4, generator=g)
-    Y = torch.randn(32, 3, generator=g)
-    start = [torch.randn(4, 8, generator=g) * 0.7, torch.randn(8, generator=g) * 0.1,
-             torch.randn(8, 3, generator=g) * 0.7, torch.randn(3, generator=g) * 0.1]
+    X = torch.randn(32, 4, generator=g, dtype=F64)
+    Y = torch.randn(32, 3, generator=g, dtype=F64)
+    start = [torch.randn(4, 8, generator=g, dtype=F64) * 0.7,
+             torch.randn(8, generator=g, dtype=F64) * 0.1,
+             torch.randn(8, 3, generator=g, dtype=F64) * 0.7,
+             torch.randn(3, generator=g, dtype=F64) * 0.1]
 
     def loss(params):
         W1, b1, W2, b2 = params
@@ -184,11 +186,12 @@ def test_torch_tensor_path(name, ta_cls, torch_cls, kwargs):
 def test_trains_a_real_module_like_torch():
     """A trainart optimizer drives an nn.Module (Linear-Tanh-Linear) exactly as torch.optim."""
     g = torch.Generator().manual_seed(1)
-    X, y = torch.randn(64, 5, generator=g), torch.randint(0, 3, (64,), generator=g)
+    X = torch.randn(64, 5, generator=g, dtype=F64)
+    y = torch.randint(0, 3, (64,), generator=g)
 
     def model_and_opt(opt_cls):
         torch.manual_seed(0)
-        model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+        model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3)).double()
         return model, opt_cls(model.parameters(), lr=0.01, weight_decay=0.01)
 
     results = []
@@ -208,7 +211,7 @@ def test_trains_a_real_module_like_torch():
 def test_schedule_values_match_torch(schedule):
     make_ta, make_torch = SCHEDULES[schedule]
     ours = make_ta(0.1)
-    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    opt = torch.optim.SGD([torch.zeros(1, dtype=F64, requires_grad=True)], lr=0.1)
     sched = make_torch(opt)
     for t in range(150):
         assert ours(t) == pytest.approx(sched.get_last_lr()[0], rel=1e-12, abs=1e-15), t
@@ -220,7 +223,7 @@ def test_schedule_values_match_torch(schedule):
 def test_clip_grad_norm_matches_torch(norm_type):
     rng = np.random.default_rng(0)
     grads = [rng.normal(size=(3, 4)), rng.normal(size=5)]
-    ts = [torch.zeros(g.shape, requires_grad=True) for g in grads]
+    ts = [torch.zeros(g.shape, dtype=F64, requires_grad=True) for g in grads]
     for t, g in zip(ts, grads):
         t.grad = torch.tensor(g)
     ref_norm = torch.nn.utils.clip_grad_norm_(ts, max_norm=0.7, norm_type=norm_type)
