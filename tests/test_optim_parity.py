@@ -191,7 +191,8 @@ def test_trains_a_real_module_like_torch():
 
     def model_and_opt(opt_cls):
         torch.manual_seed(0)
-        model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3)).double()
+        model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(),
+                                    torch.nn.Linear(16, 3)).double()
         return model, opt_cls(model.parameters(), lr=0.01, weight_decay=0.01)
 
     results = []
