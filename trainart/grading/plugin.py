@@ -1,0 +1,106 @@
+"""A pytest plugin for nbval runs: record what each cell did, and never compare stderr.
+
+Loaded with ``-p trainart.grading.plugin``. For every notebook cell nbval runs it appends
+one JSON line to ``<notebook>.results.jsonl``: the cell's number and id, its outcome, why it
+failed (outputs differ, an exception, a time-out, a dead kernel) and the text of its
+outputs. The grader reads these lines instead of parsing pytest's terminal output; the
+exercise builder uses them to record the reference outputs "through nbval itself".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+RESULTS_SUFFIX = ".results.jsonl"
+
+
+def results_path(notebook: str | Path) -> Path:
+    return Path(str(notebook) + RESULTS_SUFFIX)
+
+
+def _drop_stderr(outputs):
+    return [o for o in outputs if not (o.get("output_type") == "stream"
+                                       and o.get("name") == "stderr")]
+
+
+def pytest_configure(config):
+    from nbval.plugin import IPyNbCell
+
+    if getattr(IPyNbCell, "_trainart_ignores_stderr", False):
+        return
+    original = IPyNbCell.compare_outputs
+
+    def compare_outputs(self, test, ref, skip_compare=None):
+        # A warning printed by a student's code must not fail a correct answer.
+        return original(self, _drop_stderr(test), _drop_stderr(ref), skip_compare)
+
+    IPyNbCell.compare_outputs = compare_outputs
+    IPyNbCell._trainart_ignores_stderr = True
+
+
+def output_text(outputs) -> str:
+    """The readable text of a cell's outputs (stdout, results, errors; no stderr)."""
+    parts = []
+    for out in outputs or []:
+        kind = out.get("output_type")
+        if kind == "stream" and out.get("name") == "stdout":
+            parts.append(out.get("text", ""))
+        elif kind in ("execute_result", "display_data"):
+            parts.append(out.get("data", {}).get("text/plain", ""))
+        elif kind == "error":
+            parts.append(f"{out.get('ename')}: {out.get('evalue')}")
+    return "".join(p if p.endswith("\n") else p + "\n" for p in parts if p)
+
+
+def _reason(item, call) -> str:
+    if call.excinfo is None:
+        return ""
+    exc = call.excinfo.value
+    text = str(exc)
+    if "Failed to interrupt kernel" in text:
+        return "timeout"  # nbval stopped a kernel that ignored the interrupt
+    kernel = getattr(item.parent, "kernel", None)
+    if "Kernel dead" in text or (kernel is not None and not kernel.is_alive()):
+        return "kernel died"
+    if "Timeout" in text and "exceeded" in text:
+        return "timeout"
+    if "Cell outputs differ" in text:
+        return "outputs differ"
+    if "Cell execution caused an exception" in text:
+        return "exception"
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not hasattr(item, "cell_num"):
+        return
+    failed_setup = report.when == "setup" and report.outcome != "passed"
+    if report.when != "call" and not failed_setup:
+        return
+    state = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+    meta = item.cell.metadata.get("trainart", {})
+    record = {
+        "cell": item.cell_num,
+        "id": meta.get("id") or item.cell.get("id"),
+        "role": meta.get("role"),
+        "phase": report.when,
+        "outcome": state,
+        "reason": _reason(item, call),
+        "output": output_text(item.test_outputs),
+    }
+    with results_path(item.fspath).open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def read_results(notebook: str | Path) -> list[dict]:
+    """The records the plugin wrote for ``notebook`` (empty when it never ran)."""
+    path = results_path(notebook)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
