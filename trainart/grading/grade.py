@@ -194,9 +194,13 @@ def score(report: Report, canonical, records: list[dict], cell_timeout: int) -> 
             report.messages.append(f"Could not grade: the exercise's setup cell '{cell.id}' "
                                    f"failed on the grading machine ({why}). Grade again.")
             return
+    died = False
     for cell in code[first_solution:]:
         meta = cell.metadata["trainart"]
         r = by_id.get(cell.id)
+        if died and r is not None and r["outcome"] != "passed":
+            r = dict(r, reason="kernel died", outcome="failed")
+        died = died or (r is not None and r["reason"] == "kernel died")
         if meta["role"] == "solution":
             if r is not None and r["outcome"] != "passed":
                 report.messages.append(f"Your cell '{cell.id}': " + _failure(r, cell_timeout))

@@ -10,7 +10,9 @@ exercise builder uses them to record the reference outputs "through nbval itself
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from queue import Empty
 
 import pytest
 
@@ -27,18 +29,37 @@ def _drop_stderr(outputs):
 
 
 def pytest_configure(config):
+    from nbval.kernel import RunningKernel
     from nbval.plugin import IPyNbCell
 
-    if getattr(IPyNbCell, "_trainart_ignores_stderr", False):
+    if getattr(IPyNbCell, "_trainart_patched", False):
         return
-    original = IPyNbCell.compare_outputs
+    original_compare = IPyNbCell.compare_outputs
 
     def compare_outputs(self, test, ref, skip_compare=None):
         # A warning printed by a student's code must not fail a correct answer.
-        return original(self, _drop_stderr(test), _drop_stderr(ref), skip_compare)
+        return original_compare(self, _drop_stderr(test), _drop_stderr(ref), skip_compare)
+
+    original_await = RunningKernel.await_reply
+
+    def await_reply(self, msg_id, timeout=None):
+        # Wait in one-second slices so that a kernel that died (os._exit, a segfault) is
+        # noticed at once instead of after the whole cell time-out.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+            if left <= 0:
+                raise Empty
+            try:
+                return original_await(self, msg_id, timeout=left)
+            except Empty:
+                if not self.is_alive():
+                    self.trainart_died = True
+                    raise
 
     IPyNbCell.compare_outputs = compare_outputs
-    IPyNbCell._trainart_ignores_stderr = True
+    RunningKernel.await_reply = await_reply
+    IPyNbCell._trainart_patched = True
 
 
 def output_text(outputs) -> str:
