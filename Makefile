@@ -15,13 +15,15 @@ export PYTHONHASHSEED := 0
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup book test unit notebooks site lint serve lab clean
+.PHONY: help setup book test unit notebooks site lint serve lab clean exercises grade bench-grading
 
 help:
 	@echo "make book   - set up .venv, execute every chapter and build _build/html"
 	@echo "make test   - set up .venv, run unit tests, nbval on the chapters, the book build and the browser test"
 	@echo "make serve  - serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make lab    - JupyterLab with trainart importable"
+	@echo "make grade DIR=submissions - grade a folder of notebooks into grading-out/"
+	@echo "make exercises - rebuild the student and grading notebooks from exercises/src"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,5 +67,14 @@ $(CHROMIUM):
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq --no-install-recommends chromium
 
+exercises: $(STAMP)
+	$(BIN)/trainart build-exercises
+
+grade: $(STAMP)
+	$(BIN)/trainart grade $(DIR) --out grading-out --jobs $(JOBS)
+
+bench-grading: $(STAMP)
+	$(BIN)/python bench/bench_grading.py
+
 clean:
-	rm -rf _build
+	rm -rf _build grading-out bench-out

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from trainart.grading import assemble as asm
-from trainart.grading import build, grade, source
+from trainart.grading import build, grade, samples, source
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "exercises" / "src").glob("*.py"))
@@ -72,23 +72,7 @@ def test_source_format_errors_name_the_line(tmp_path):
 
 
 # ------------------------------------------------------------------------- submissions
-def _student(name):
-    return nbformat.read(ROOT / "exercises" / f"{name}.ipynb", as_version=4)
-
-
-def _set_solution(nb, cell_id, body):
-    for cell in nb.cells:
-        if cell.get("id") == cell_id:
-            cell.source = build.solution_marker(cell_id) + "\n" + body
-            return nb
-    raise KeyError(cell_id)
-
-
-def _reference(name):
-    nb = _student(name)
-    for cell in EXERCISES[name].solutions:
-        _set_solution(nb, cell.id, source.reference_source(cell))
-    return nb
+_student, _set_solution, _reference = samples.student, samples.set_solution, samples.reference
 
 
 def _wrong(name):
