@@ -63,24 +63,12 @@
 # %% setup id=setup
 import numpy as np
 
-from trainart.grading.checks import check
-
-
-def quadratic_bowl(seed, n, kappa=10.0):
-    """A random quadratic f(x) = x.A.x / 2 - b.x with condition number kappa; returns grad f."""
-    rng = np.random.default_rng(seed)
-    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    A = q @ np.diag(np.geomspace(1.0, kappa, n)) @ q.T
-    b = rng.standard_normal(n)
-    return lambda x: A @ x - b
+from trainart.grading.checks import check, quadratic_bowl
 
 
 def as_triple(c, result):
     """Unpack the result of adam_step, failing check c if it is not a triple."""
-    c.true(isinstance(result, tuple) and len(result) == 3,
-           f"adam_step must return a triple (new_param, new_m, new_v), "
-           f"got {type(result).__name__}")
-    return result
+    return c.returns(result, "adam_step", ("new_param", "new_m", "new_v"))
 
 
 # %% solution id=adam_step

@@ -60,10 +60,7 @@ from trainart.grading.checks import check
 
 def as_clip_result(c, result, n):
     """Unpack the result of clip_by_global_norm, failing check c if it has the wrong form."""
-    c.true(isinstance(result, tuple) and len(result) == 2,
-           f"clip_by_global_norm must return a pair (clipped, total_norm), "
-           f"got {type(result).__name__}")
-    clipped, total_norm = result
+    clipped, total_norm = c.returns(result, "clip_by_global_norm", ("clipped", "total_norm"))
     c.true(isinstance(clipped, (list, tuple)) and len(clipped) == n,
            f"clipped must be a list with one array per gradient ({n} here)")
     return list(clipped), total_norm

@@ -60,24 +60,12 @@
 # %% setup id=setup
 import numpy as np
 
-from trainart.grading.checks import check
-
-
-def quadratic_bowl(seed, n, kappa=10.0):
-    """A random quadratic f(x) = x.A.x / 2 - b.x with condition number kappa; returns grad f."""
-    rng = np.random.default_rng(seed)
-    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    A = q @ np.diag(np.geomspace(1.0, kappa, n)) @ q.T
-    b = rng.standard_normal(n)
-    return lambda x: A @ x - b
+from trainart.grading.checks import check, quadratic_bowl
 
 
 def as_pair(c, result):
     """Unpack the result of sgd_momentum_step, failing check c if it is not a pair."""
-    c.true(isinstance(result, tuple) and len(result) == 2,
-           f"sgd_momentum_step must return a pair (new_param, new_buf), "
-           f"got {type(result).__name__}")
-    return result
+    return c.returns(result, "sgd_momentum_step", ("new_param", "new_buf"))
 
 
 # %% solution id=sgd_momentum_step

@@ -86,10 +86,27 @@ class check:
             raise CheckFailed(f"{name} = {value:.4g} is outside the accepted range "
                               f"[{low:.4g}, {high:.4g}]")
 
+    def returns(self, result, function: str, names: tuple[str, ...]) -> tuple:
+        """``result`` unpacked, or a failure saying ``function`` must return ``names``."""
+        if not (isinstance(result, tuple) and len(result) == len(names)):
+            raise CheckFailed(f"{function} must return a tuple ({', '.join(names)}), "
+                              f"got {type(result).__name__}")
+        return result
+
     def true(self, condition, message: str) -> None:
         """Fail with ``message`` unless ``condition`` holds."""
         if not condition:
             raise CheckFailed(message)
+
+
+def quadratic_bowl(seed: int, n: int, kappa: float = 10.0):
+    """The gradient of a seeded random quadratic :math:`f(x) = x^\\top A x / 2 - b^\\top x`
+    whose Hessian :math:`A` has condition number ``kappa``: a test problem for optimizers."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    A = q @ np.diag(np.geomspace(1.0, kappa, n)) @ q.T
+    b = rng.standard_normal(n)
+    return lambda x: A @ x - b
 
 
 def _equal(a, b) -> bool:
