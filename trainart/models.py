@@ -171,7 +171,9 @@ class SoftmaxRegression:
 
 _ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GELU",
                 "leaky_relu": "LeakyReLU", "elu": "ELU", "identity": "Identity"}
-_INITS = ("torch", "kaiming", "xavier")
+# Short names kept for convenience; any trainart.init scheme name works too.
+_INIT_ALIASES = {"kaiming": ("kaiming_normal", {"nonlinearity": "relu"}),
+                 "xavier": ("xavier_normal", {})}
 
 
 def mlp(sizes, activation: str = "relu", seed: int = 0, init: str = "torch"):
@@ -184,8 +186,9 @@ def mlp(sizes, activation: str = "relu", seed: int = 0, init: str = "torch"):
         seed: the weights depend only on it: two calls with the same ``seed`` give identical
             networks. The global torch generator is left untouched.
         init: ``"torch"`` (PyTorch's default ``nn.Linear`` init, uniform with bound
-            :math:`1/\\sqrt{\\text{fan\\_in}}`), ``"kaiming"`` (He normal, zero biases) or
-            ``"xavier"`` (Glorot normal, zero biases).
+            :math:`1/\\sqrt{\\text{fan\\_in}}`), ``"kaiming"`` (He normal for ReLU, zero
+            biases), ``"xavier"`` (Glorot normal, zero biases), or any scheme name of
+            :mod:`trainart.init` (filled by :func:`trainart.init.init_module_` from ``seed``).
 
     Returns:
         A ``torch.nn.Sequential`` in float32 (whatever ``torch.get_default_dtype()`` is).
@@ -200,24 +203,24 @@ def mlp(sizes, activation: str = "relu", seed: int = 0, init: str = "torch"):
     if activation not in _ACTIVATIONS:
         raise ValueError(f"mlp: activation must be one of {sorted(_ACTIVATIONS)}, "
                          f"got {activation!r}")
-    if init not in _INITS:
-        raise ValueError(f"mlp: init must be one of {_INITS}, got {init!r}")
+    from . import init as initializers
+
+    if init != "torch" and init not in _INIT_ALIASES and init not in initializers.SCHEMES:
+        names = ["torch", *_INIT_ALIASES, *initializers.SCHEMES]
+        raise ValueError(f"mlp: init must be one of {names}, got {init!r}")
     act = getattr(nn, _ACTIVATIONS[activation])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         layers = []
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
-            linear = nn.Linear(int(fan_in), int(fan_out), dtype=torch.float32)
-            if init != "torch":
-                if init == "kaiming":
-                    nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
-                else:
-                    nn.init.xavier_normal_(linear.weight)
-                nn.init.zeros_(linear.bias)
-            layers.append(linear)
+            layers.append(nn.Linear(int(fan_in), int(fan_out), dtype=torch.float32))
             if i < len(sizes) - 2:
                 layers.append(act())
-    return nn.Sequential(*layers)
+    model = nn.Sequential(*layers)
+    if init != "torch":
+        scheme, kwargs = _INIT_ALIASES.get(init, (init, {}))
+        initializers.init_module_(model, scheme, seed=seed, **kwargs)
+    return model
 
 
 def fresh_copies(model, n: int) -> list:
