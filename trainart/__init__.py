@@ -7,7 +7,12 @@ Modules map to the book's parts:
 - :mod:`trainart.plotting`: contours, trajectories, curves, animations;
 - :mod:`trainart.data`: small data sets that load offline;
 - :mod:`trainart.models`: NumPy softmax regression, torch MLPs and a training loop;
-- :mod:`trainart.gradcheck`: centred-difference gradient checks.
+- :mod:`trainart.gradcheck`: centred-difference gradient checks;
+- :mod:`trainart.init`: LeCun, Xavier and He initializers (and the rest of ``torch.nn.init``'s);
+- :mod:`trainart.activations`: activation functions as forward/backward pairs;
+- :mod:`trainart.nn`: a NumPy MLP with forward and backward passes;
+- :mod:`trainart.diagnostics`: per-layer activation and gradient statistics, update ratios;
+- :mod:`trainart.grading`: exercises, the grader and the ``trainart`` command.
 """
 
 __version__ = "0.1.0"
