@@ -375,7 +375,7 @@ def _axes(ax):
 
 
 def _short(x: float) -> str:
-    return f"{x:.2f}" if x == 0 or abs(x) >= 0.01 else f"{x:.1e}"
+    return f"{x:.2f}" if x == 0 or 0.01 <= abs(x) < 1e4 else f"{x:.1e}"
 
 
 def plot_histograms(values, ax=None, title=None, bins=100, xlabel="activation",
