@@ -12,6 +12,8 @@ Modules map to the book's parts:
 - :mod:`trainart.activations`: activation functions as forward/backward pairs;
 - :mod:`trainart.nn`: a NumPy MLP with forward and backward passes;
 - :mod:`trainart.diagnostics`: per-layer activation and gradient statistics, update ratios;
+- :mod:`trainart.norm`: batch, layer, instance and group normalization (forward and backward);
+- :mod:`trainart.dropout`: inverted and classic dropout, Monte-Carlo dropout;
 - :mod:`trainart.grading`: exercises, the grader and the ``trainart`` command.
 """
 
