@@ -30,18 +30,9 @@ _GELU_TANH_BETA = math.sqrt(2.0 / math.pi)            # torch's kBeta = M_SQRT2 
 _GELU_TANH_KAPPA = 0.044715
 
 
-def _as_float(owner: str, name: str, x) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
-                                   or arr.dtype == np.bool_):
-        raise TypeError(f"{owner}: {name} must be a numeric array, got dtype {arr.dtype}")
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float64)
-    return arr
-
 
 def _dout(owner: str, dout, shape) -> np.ndarray:
-    dout = _as_float(owner, "dout", dout)
+    dout = _checks.float_array(owner, "dout", dout)
     if dout.shape != tuple(shape):
         raise ValueError(f"{owner}: dout must have the forward output's shape {tuple(shape)}, "
                          f"got {dout.shape}")
@@ -77,7 +68,7 @@ def sigmoid_forward(x):
 
     Reference: ``torch.sigmoid``.
     """
-    x = _as_float("sigmoid_forward", "x", x)
+    x = _checks.float_array("sigmoid_forward", "x", x)
     z = np.exp(-np.abs(x))
     out = np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False)
     return out, out
@@ -110,7 +101,7 @@ def tanh_forward(x):
 
     Reference: ``torch.tanh``.
     """
-    x = _as_float("tanh_forward", "x", x)
+    x = _checks.float_array("tanh_forward", "x", x)
     out = np.tanh(x)
     return out, out
 
@@ -143,7 +134,7 @@ def relu_forward(x):
     Reference: Nair and Hinton (2010), "Rectified linear units improve restricted Boltzmann
     machines"; ``torch.relu``.
     """
-    x = _as_float("relu_forward", "x", x)
+    x = _checks.float_array("relu_forward", "x", x)
     return np.maximum(x, 0.0).astype(x.dtype, copy=False), x
 
 
@@ -174,7 +165,7 @@ def leaky_relu_forward(x, negative_slope: float = 0.01):
     Reference: Maas et al. (2013), "Rectifier nonlinearities improve neural network acoustic
     models"; ``torch.nn.functional.leaky_relu``.
     """
-    x = _as_float("leaky_relu_forward", "x", x)
+    x = _checks.float_array("leaky_relu_forward", "x", x)
     slope = _checks._number("leaky_relu_forward", "negative_slope", negative_slope)
     out = np.where(x > 0, x, x * slope).astype(x.dtype, copy=False)
     return out, (x, slope)
@@ -215,7 +206,7 @@ def elu_forward(x, alpha: float = 1.0):
     Reference: Clevert, Unterthiner and Hochreiter (2016), "Fast and accurate deep network
     learning by exponential linear units (ELUs)"; ``torch.nn.functional.elu``.
     """
-    x = _as_float("elu_forward", "x", x)
+    x = _checks.float_array("elu_forward", "x", x)
     alpha = _checks._number("elu_forward", "alpha", alpha)
     neg = alpha * np.expm1(np.minimum(x, 0.0))  # never exponentiates a positive number
     out = np.where(x > 0, x, neg).astype(x.dtype, copy=False)
@@ -261,7 +252,7 @@ def gelu_forward(x, approximate: str = "none"):
     Reference: Hendrycks and Gimpel (2016), "Gaussian error linear units (GELUs)";
     ``torch.nn.functional.gelu``.
     """
-    x = _as_float("gelu_forward", "x", x)
+    x = _checks.float_array("gelu_forward", "x", x)
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu_forward: approximate must be 'none' or 'tanh', "
                          f"got {approximate!r}")
@@ -308,7 +299,7 @@ def gelu_backward(dout, cache):
 
 def identity_forward(x):
     """The identity (a linear layer with no activation): returns ``(x, shape)``."""
-    x = _as_float("identity_forward", "x", x)
+    x = _checks.float_array("identity_forward", "x", x)
     return x, x.shape
 
 

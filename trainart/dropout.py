@@ -52,24 +52,6 @@ class DropoutCache(NamedTuple):
     training: bool
 
 
-def _as_float(owner: str, name: str, x) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
-                                   or arr.dtype == np.bool_):
-        raise TypeError(f"{owner}: {name} must be a numeric array, got dtype {arr.dtype}")
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float64)
-    return arr
-
-
-def _rng(owner: str, rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)
-                       and rng >= 0):
-        return np.random.default_rng(rng)
-    raise TypeError(f"{owner}: rng must be an np.random.Generator, an int seed >= 0 or None, "
-                    f"got {rng!r}")
 
 
 def _mode(owner: str, mode) -> str:
@@ -147,8 +129,8 @@ def dropout_forward(x, p: float = 0.5, training: bool = True, rng=None,
     p = _checks.unit_interval(owner, "p", p)
     mode = _mode(owner, mode)
     training = _training(owner, training)
-    rng = _rng(owner, rng)
-    x = _as_float(owner, "x", x)
+    rng = _checks.generator(owner, rng)
+    x = _checks.float_array(owner, "x", x)
     if mask is not None:
         mask = _given_mask(owner, mask, x, training)
     if not training:
@@ -182,7 +164,7 @@ def dropout_backward(dout, cache: DropoutCache):
     if not isinstance(cache, DropoutCache):
         raise TypeError(f"{owner}: cache must be the DropoutCache from dropout_forward, "
                         f"got {type(cache).__name__}")
-    dout = _as_float(owner, "dout", dout)
+    dout = _checks.float_array(owner, "dout", dout)
     if cache.mask is None:
         return dout.copy() if cache.scale == 1.0 else dout * cache.scale
     if dout.shape != cache.mask.shape:
@@ -214,7 +196,7 @@ class Dropout:
     def __init__(self, p: float = 0.5, mode: str = "inverted", seed: int | None = 0):
         self.p = _checks.unit_interval("Dropout", "p", p)
         self.mode = _mode("Dropout", mode)
-        self.rng = _rng("Dropout", seed)
+        self.rng = _checks.generator("Dropout", seed)
         self.training = True
         self.mask: np.ndarray | None = None
         self._cache: DropoutCache | None = None

@@ -83,15 +83,6 @@ def _fan(owner: str, shape, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _rng(owner: str, rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)
-                       and rng >= 0):
-        return np.random.default_rng(rng)
-    raise TypeError(f"{owner}: rng must be an np.random.Generator, an int seed >= 0 or None, "
-                    f"got {rng!r}")
-
 
 def _gain(owner: str, nonlinearity, param=None) -> float:
     try:
@@ -207,7 +198,7 @@ def normal(shape, std: float = 1.0, mean: float = 0.0, rng=None) -> np.ndarray:
     dims = _shape("normal", shape)
     std = _checks.non_negative("normal", "std", std)
     mean = _checks._number("normal", "mean", mean)
-    return _rng("normal", rng).normal(mean, std, size=dims)
+    return _checks.generator("normal", rng).normal(mean, std, size=dims)
 
 
 def uniform(shape, low: float = -1.0, high: float = 1.0, rng=None) -> np.ndarray:
@@ -225,12 +216,12 @@ def uniform(shape, low: float = -1.0, high: float = 1.0, rng=None) -> np.ndarray
     high = _checks._number("uniform", "high", high)
     if not (math.isfinite(low) and math.isfinite(high) and low <= high):
         raise ValueError(f"uniform: need finite low <= high, got low={low!r}, high={high!r}")
-    return _rng("uniform", rng).uniform(low, high, size=dims)
+    return _checks.generator("uniform", rng).uniform(low, high, size=dims)
 
 
 def _sample(owner: str, shape, std: float, dist: str, rng) -> np.ndarray:
     dims = _shape(owner, shape)
-    gen = _rng(owner, rng)
+    gen = _checks.generator(owner, rng)
     if dist == "normal":
         return gen.normal(0.0, std, size=dims)
     bound = math.sqrt(3.0) * std  # U(-b, b) has std b / sqrt(3)
@@ -512,7 +503,7 @@ def init_module_(module, scheme="kaiming_normal", seed=0, **kwargs):
         fill = SCHEMES[_scheme_name("init_module_", scheme)]
     else:
         raise TypeError(f"init_module_: scheme must be a name or a callable, got {scheme!r}")
-    rng = _rng("init_module_", seed)
+    rng = _checks.generator("init_module_", seed)
     layers = (nn.Linear, nn.modules.conv._ConvNd)
     with torch.no_grad():
         for layer in module.modules():

@@ -22,6 +22,7 @@ import numbers
 
 import numpy as np
 
+from . import _checks
 from . import activations as _activations
 from . import init as _init
 from .models import softmax_cross_entropy
@@ -33,15 +34,6 @@ __all__ = ["linear_forward", "linear_backward", "MLP"]
 # the linear layer
 # ---------------------------------------------------------------------------------------
 
-
-def _float_array(owner: str, name: str, x) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
-                                   or arr.dtype == np.bool_):
-        raise TypeError(f"{owner}: {name} must be a numeric array, got dtype {arr.dtype}")
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float64)
-    return arr
 
 
 def linear_forward(x, W, b=None):
@@ -62,8 +54,8 @@ def linear_forward(x, W, b=None):
 
     Reference: ``torch.nn.functional.linear``; CS231n ``affine_forward``.
     """
-    x = _float_array("linear_forward", "x", x)
-    W = _float_array("linear_forward", "W", W)
+    x = _checks.float_array("linear_forward", "x", x)
+    W = _checks.float_array("linear_forward", "W", W)
     if W.ndim != 2:
         raise ValueError(f"linear_forward: W must have shape (out_features, in_features), "
                          f"got {W.shape}")
@@ -72,7 +64,7 @@ def linear_forward(x, W, b=None):
                          f"shape {W.shape}, got {x.shape}")
     out = x @ W.T
     if b is not None:
-        b = _float_array("linear_forward", "b", b)
+        b = _checks.float_array("linear_forward", "b", b)
         if b.shape != (W.shape[0],):
             raise ValueError(f"linear_forward: b must have shape ({W.shape[0]},), "
                              f"got {b.shape}")
@@ -98,7 +90,7 @@ def linear_backward(dout, cache):
         layer without bias).
     """
     x, W, b = cache
-    dout = _float_array("linear_backward", "dout", dout)
+    dout = _checks.float_array("linear_backward", "dout", dout)
     if dout.shape != (x.shape[0], W.shape[0]):
         raise ValueError(f"linear_backward: dout must have the output's shape "
                          f"{(x.shape[0], W.shape[0])}, got {dout.shape}")

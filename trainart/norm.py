@@ -69,17 +69,6 @@ AXES = {
 # ---------------------------------------------------------------------------------------
 
 
-def _as_float(owner: str, name: str, x) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
-                                   or arr.dtype == np.bool_):
-        raise TypeError(f"{owner}: {name} must be a numeric array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{owner}: {name} must be a real array, got dtype {arr.dtype}")
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float64)
-    return arr
-
 
 def _affine(owner: str, gamma, beta, shape: tuple, dtype):
     """Check ``gamma`` and ``beta`` (each an array of ``shape`` or ``None``); cast to ``dtype``
@@ -89,7 +78,7 @@ def _affine(owner: str, gamma, beta, shape: tuple, dtype):
         if p is None:
             out.append(None)
             continue
-        p = _as_float(owner, name, p)
+        p = _checks.float_array(owner, name, p)
         if p.shape != shape:
             raise ValueError(f"{owner}: {name} must have shape {shape}, got {p.shape}")
         out.append(p.astype(dtype, copy=False))
@@ -133,7 +122,7 @@ def _scale_shift(xhat: np.ndarray, gamma, beta, bshape: tuple) -> np.ndarray:
 
 
 def _dout(owner: str, dout, shape: tuple) -> np.ndarray:
-    dout = _as_float(owner, "dout", dout)
+    dout = _checks.float_array(owner, "dout", dout)
     if dout.shape != tuple(shape):
         raise ValueError(f"{owner}: dout must have the forward output's shape {tuple(shape)}, "
                          f"got {dout.shape}")
@@ -218,7 +207,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training: bool 
     Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift".
     """
     owner = "batchnorm_forward"
-    x = _as_float(owner, "x", x)
+    x = _checks.float_array(owner, "x", x)
     if x.ndim < 2:
         raise ValueError(f"{owner}: x must have shape (N, C) or (N, C, *spatial), "
                          f"got {x.shape}")
@@ -339,7 +328,7 @@ def layernorm_forward(x, gamma, beta, normalized_ndim: int = 1, eps: float = 1e-
     Normalization".
     """
     owner = "layernorm_forward"
-    x = _as_float(owner, "x", x)
+    x = _checks.float_array(owner, "x", x)
     k = _checks.positive_int(owner, "normalized_ndim", normalized_ndim)
     if x.ndim < k:
         raise ValueError(f"{owner}: x must have at least normalized_ndim={k} axes, "
@@ -421,7 +410,7 @@ def groupnorm_forward(x, num_groups: int, gamma, beta, eps: float = 1e-5):
     Reference: ``torch.nn.functional.group_norm``; Wu & He (2018), "Group Normalization".
     """
     owner = "groupnorm_forward"
-    x = _as_float(owner, "x", x)
+    x = _checks.float_array(owner, "x", x)
     if x.ndim < 2:
         raise ValueError(f"{owner}: x must have shape (N, C, *spatial), got {x.shape}")
     G = _checks.positive_int(owner, "num_groups", num_groups)
@@ -508,7 +497,7 @@ def instancenorm_forward(x, gamma=None, beta=None, eps: float = 1e-5):
     "Instance Normalization: The Missing Ingredient for Fast Stylization".
     """
     owner = "instancenorm_forward"
-    x = _as_float(owner, "x", x)
+    x = _checks.float_array(owner, "x", x)
     if x.ndim < 3:
         raise ValueError(f"{owner}: x must have shape (N, C, H, W) (or (N, C, *spatial)), "
                          f"got {x.shape}")
@@ -679,7 +668,7 @@ class LayerNorm(_NormLayer):
 
     def forward(self, x):
         """Normalize each sample of ``x`` (shape ``(*, *normalized_shape)``)."""
-        x = _as_float("LayerNorm.forward", "x", x)
+        x = _checks.float_array("LayerNorm.forward", "x", x)
         k = len(self.normalized_shape)
         if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
             raise ValueError(f"LayerNorm.forward: x must end in normalized_shape "
@@ -721,7 +710,7 @@ class GroupNorm(_NormLayer):
 
     def forward(self, x):
         """Normalize ``x`` (``(N, C, *)``) per sample and group."""
-        x = _as_float("GroupNorm.forward", "x", x)
+        x = _checks.float_array("GroupNorm.forward", "x", x)
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ValueError(f"GroupNorm.forward: x must have shape (N, {self.num_channels}, "
                              f"*), got {x.shape}")
@@ -757,7 +746,7 @@ class InstanceNorm(_NormLayer):
 
     def forward(self, x):
         """Normalize each sample's channels of ``x`` (``(N, C, H, W)``) over positions."""
-        x = _as_float("InstanceNorm.forward", "x", x)
+        x = _checks.float_array("InstanceNorm.forward", "x", x)
         if x.ndim < 3 or x.shape[1] != self.num_features:
             raise ValueError(f"InstanceNorm.forward: x must have shape "
                              f"(N, {self.num_features}, H, W), got {x.shape}")
