@@ -31,6 +31,8 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .optim.base import _named_params
+
 __all__ = [
     "layer_stats", "mlp_stats", "torch_values", "torch_stats", "format_stats",
     "plot_histograms", "UpdateRatioTracker", "SATURATION",
@@ -465,24 +467,14 @@ class UpdateRatioTracker:
     """
 
     def __init__(self, params, names=None):
-        if isinstance(params, Mapping):
-            pairs = list(params.items())
-        else:
-            items = list(params)
-            if items and all(isinstance(x, tuple) and len(x) == 2 for x in items):
-                pairs = [(str(n), p) for n, p in items]
-            else:
-                if names is None:
-                    names = [f"params[{i}]" for i in range(len(items))]
-                names = list(names)
-                if len(names) != len(items):
-                    raise ValueError(f"UpdateRatioTracker: got {len(names)} names for "
-                                     f"{len(items)} parameters")
-                pairs = list(zip((str(n) for n in names), items))
-        for name, p in pairs:
-            if not hasattr(p, "ndim") or not hasattr(p, "shape"):
-                raise TypeError(f"UpdateRatioTracker: parameter {name!r} is a "
-                                f"{type(p).__name__}; pass NumPy arrays or torch tensors")
+        if names is not None:
+            items, names = list(params), [str(n) for n in names]
+            if len(names) != len(items):
+                raise ValueError(f"UpdateRatioTracker: got {len(names)} names for "
+                                 f"{len(items)} parameters")
+            params = list(zip(names, items))
+        # The same parameter forms an optimizer takes (list, dict, named pairs), same checks.
+        pairs = list(zip(*_named_params("UpdateRatioTracker", params)))
         self._all = len(pairs)
         self._index = [i for i, (_, p) in enumerate(pairs) if p.ndim >= 2]
         if not self._index:
