@@ -352,3 +352,61 @@ def test_train_classifier_bad_args_raise(small):
         models.train_classifier(net, opt, small, epochs=1, clip_norm=0.0)
     with pytest.raises(TypeError, match="train_classifier: data"):
         models.train_classifier(net, opt, tuple(small), epochs=1)
+
+
+def test_mlp_dropout_and_batch_norm_layers():
+    net = models.mlp([6, 5, 4, 3], activation="tanh", dropout=0.25, batch_norm=True, seed=2)
+    kinds = [type(m).__name__ for m in net]
+    assert kinds == ["Linear", "BatchNorm1d", "Tanh", "Dropout",
+                     "Linear", "BatchNorm1d", "Tanh", "Dropout", "Linear"]
+    assert net[3].p == 0.25
+    # the Linear weights do not depend on the extra layers
+    plain = models.mlp([6, 5, 4, 3], activation="tanh", seed=2)
+    assert torch.equal(net[0].weight, plain[0].weight)
+    he = models.mlp([6, 5, 3], init="kaiming", batch_norm=True, seed=0)
+    assert torch.equal(he[1].weight, torch.ones(5))  # norm layers keep their own init
+    for p in (-0.1, 1.0, True, "0.5"):
+        with pytest.raises(ValueError, match="mlp: dropout"):
+            models.mlp([3, 2, 2], dropout=p)
+
+
+def test_train_classifier_hooks(small):
+    net = models.mlp([784, 16, 10], seed=0)
+    ref = models.mlp([784, 16, 10], seed=0)
+    calls = {"loss": 0, "after": 0}
+
+    def loss_fn(model, xb, yb):
+        calls["loss"] += 1
+        return F.cross_entropy(model(xb), yb)
+
+    def after_step(model):
+        calls["after"] += 1
+
+    h1 = models.train_classifier(net, optim.SGD(net.parameters(), lr=0.1), small, epochs=2,
+                                 loss_fn=loss_fn, after_step=after_step, eval_train=True)
+    h2 = models.train_classifier(ref, optim.SGD(ref.parameters(), lr=0.1), small, epochs=2)
+    assert calls == {"loss": 16, "after": 16}  # 1000 / 128 -> 8 steps per epoch
+    assert h1["step_loss"] == h2["step_loss"]  # the default loss is this loss_fn
+    X, y = torch.from_numpy(small.X_train), torch.from_numpy(small.y_train)
+    assert h1["train_acc"][-1] == models.evaluate(net, X, y)[1]
+    assert len(h1["train_eval_loss"]) == 2 and "train_acc" not in h2
+
+
+def test_train_classifier_after_step_and_early_stopping(small):
+    net = models.mlp([784, 16, 10], seed=0)
+
+    def zero_first_row(model):
+        with torch.no_grad():
+            model[0].weight[0] = 0.0
+
+    def stop_after_two(epoch, history):
+        return epoch == 1
+
+    hist = models.train_classifier(net, optim.Adam(net.parameters(), lr=1e-2), small,
+                                   epochs=10, after_step=zero_first_row,
+                                   callback=stop_after_two)
+    assert len(hist["train_loss"]) == 2
+    assert torch.count_nonzero(net[0].weight[0]) == 0
+    with pytest.raises(TypeError, match="train_classifier: callback must be callable"):
+        models.train_classifier(net, optim.SGD(net.parameters(), lr=0.1), small, epochs=1,
+                                callback=3)

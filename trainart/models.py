@@ -176,8 +176,12 @@ _INIT_ALIASES = {"kaiming": ("kaiming_normal", {"nonlinearity": "relu"}),
                  "xavier": ("xavier_normal", {})}
 
 
-def mlp(sizes, activation: str = "relu", seed: int = 0, init: str = "torch"):
+def mlp(sizes, activation: str = "relu", seed: int = 0, init: str = "torch",
+        dropout: float = 0.0, batch_norm: bool = False):
     """A multilayer perceptron ``Linear -> act -> ... -> Linear`` (no activation at the end).
+
+    Each hidden layer is ``Linear -> [BatchNorm1d] -> activation -> [Dropout(p)]``: batch
+    norm before the activation (as in Ioffe & Szegedy, 2015), dropout after it.
 
     Args:
         sizes: layer widths from input to output, e.g. ``[784, 128, 64, 10]``.
@@ -189,6 +193,9 @@ def mlp(sizes, activation: str = "relu", seed: int = 0, init: str = "torch"):
             :math:`1/\\sqrt{\\text{fan\\_in}}`), ``"kaiming"`` (He normal for ReLU, zero
             biases), ``"xavier"`` (Glorot normal, zero biases), or any scheme name of
             :mod:`trainart.init` (filled by :func:`trainart.init.init_module_` from ``seed``).
+        dropout: drop probability ``p`` of a ``torch.nn.Dropout`` after each hidden
+            activation (``0`` adds none); in ``[0, 1)``.
+        batch_norm: add a ``torch.nn.BatchNorm1d`` after each hidden ``Linear``.
 
     Returns:
         A ``torch.nn.Sequential`` in float32 (whatever ``torch.get_default_dtype()`` is).
@@ -208,6 +215,9 @@ def mlp(sizes, activation: str = "relu", seed: int = 0, init: str = "torch"):
     if init != "torch" and init not in _INIT_ALIASES and init not in initializers.SCHEMES:
         names = ["torch", *_INIT_ALIASES, *initializers.SCHEMES]
         raise ValueError(f"mlp: init must be one of {names}, got {init!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
+            or not 0 <= dropout < 1:
+        raise ValueError(f"mlp: dropout must be a probability in [0, 1), got {dropout!r}")
     act = getattr(nn, _ACTIVATIONS[activation])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -215,7 +225,11 @@ def mlp(sizes, activation: str = "relu", seed: int = 0, init: str = "torch"):
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
             layers.append(nn.Linear(int(fan_in), int(fan_out), dtype=torch.float32))
             if i < len(sizes) - 2:
+                if batch_norm:
+                    layers.append(nn.BatchNorm1d(int(fan_out), dtype=torch.float32))
                 layers.append(act())
+                if dropout > 0:
+                    layers.append(nn.Dropout(float(dropout)))
     model = nn.Sequential(*layers)
     if init != "torch":
         scheme, kwargs = _INIT_ALIASES.get(init, (init, {}))
@@ -256,7 +270,8 @@ def evaluate(model, X, y, batch_size: int = 2048) -> tuple[float, float]:
 
 def train_classifier(model, optimizer, data: Dataset, epochs: int, batch_size: int = 128,
                      seed: int = 0, scheduler=None, clip_norm: float | None = None,
-                     eval_test: bool = True) -> dict:
+                     eval_test: bool = True, eval_train: bool = False, loss_fn=None,
+                     after_step=None, callback=None) -> dict:
     """Train ``model`` with cross-entropy on ``data`` and record its loss curves.
 
     Each epoch visits the training set once in a fresh random order (minibatches by index
@@ -264,9 +279,12 @@ def train_classifier(model, optimizer, data: Dataset, epochs: int, batch_size: i
 
         optimizer.zero_grad(); loss = cross_entropy(model(xb), yb); loss.backward()
         clip_grad_norm_(model.parameters(), clip_norm)   # if clip_norm is given
-        optimizer.step()
+        optimizer.step(); after_step(model)               # if after_step is given
 
-    and ``scheduler.step()`` is called after each epoch (the PyTorch convention).
+    and ``scheduler.step()`` is called after each epoch (the PyTorch convention). The hooks
+    let the regularization chapter reuse the loop: ``loss_fn`` adds a penalty, mixes inputs
+    (mixup), smooths labels or attacks the batch (adversarial training); ``after_step``
+    re-applies a pruning mask; ``callback`` stops early.
 
     Args:
         model: a ``torch.nn.Module`` mapping ``(n, d)`` inputs to ``(n, C)`` logits; the
@@ -283,6 +301,15 @@ def train_classifier(model, optimizer, data: Dataset, epochs: int, batch_size: i
             ``torch.optim.lr_scheduler``), stepped once per epoch.
         clip_norm: if given, clip the global gradient norm to it before each step.
         eval_test: evaluate on the test set after each epoch (turn off for speed).
+        eval_train: also evaluate on the whole training set after each epoch (eval mode),
+            recording ``'train_eval_loss'`` and ``'train_acc'``: the train/test gap of
+            overfitting.
+        loss_fn: ``loss_fn(model, xb, yb) -> scalar tensor`` replacing the default
+            ``cross_entropy(model(xb), yb)``; it is called in training mode and may use the
+            global torch generator (seeded by ``seed``).
+        after_step: ``after_step(model)``, called after every optimizer step.
+        callback: ``callback(epoch, history)``, called after each epoch's evaluation
+            (``epoch`` counts from 0); returning ``True`` stops training (early stopping).
 
     Returns:
         A dict of lists: per epoch ``'train_loss'`` (mean of the epoch's batch losses),
@@ -304,6 +331,11 @@ def train_classifier(model, optimizer, data: Dataset, epochs: int, batch_size: i
                          f"got {batch_size!r}")
     if clip_norm is not None and not (clip_norm > 0 and math.isfinite(clip_norm)):
         raise ValueError(f"train_classifier: clip_norm must be a number > 0, got {clip_norm!r}")
+    for name, hook in (("loss_fn", loss_fn), ("after_step", after_step),
+                       ("callback", callback)):
+        if hook is not None and not callable(hook):
+            raise TypeError(f"train_classifier: {name} must be callable, got "
+                            f"{type(hook).__name__}")
 
     params = [p for p in model.parameters() if p.requires_grad]
     dtype = params[0].dtype if params else torch.float32  # inputs follow the model's dtype
@@ -318,18 +350,25 @@ def train_classifier(model, optimizer, data: Dataset, epochs: int, batch_size: i
                                        "lr": [], "step_loss": []}
     if clip_norm is not None:
         history["grad_norm"] = []
+    if eval_train:
+        history["train_eval_loss"], history["train_acc"] = [], []
     model.train()
-    for _ in range(int(epochs)):
+    for epoch in range(int(epochs)):
         history["lr"].append(_current_lr(optimizer))
         batch_losses = []
         for idx in minibatches(len(y), batch_size, rng):
             idx_t = torch.from_numpy(idx)
             optimizer.zero_grad()
-            loss = F.cross_entropy(model(X[idx_t]), y[idx_t])
+            if loss_fn is None:
+                loss = F.cross_entropy(model(X[idx_t]), y[idx_t])
+            else:
+                loss = loss_fn(model, X[idx_t], y[idx_t])
             loss.backward()
             if clip_norm is not None:
                 history["grad_norm"].append(float(clip_grad_norm_(params, clip_norm)))
             optimizer.step()
+            if after_step is not None:
+                after_step(model)
             batch_losses.append(loss.item())
         history["step_loss"].extend(batch_losses)
         history["train_loss"].append(float(np.mean(batch_losses)))
@@ -337,6 +376,12 @@ def train_classifier(model, optimizer, data: Dataset, epochs: int, batch_size: i
             test_loss, test_acc = evaluate(model, X_test, y_test)
             history["test_loss"].append(test_loss)
             history["test_acc"].append(test_acc)
+        if eval_train:
+            train_loss, train_acc = evaluate(model, X, y)
+            history["train_eval_loss"].append(train_loss)
+            history["train_acc"].append(train_acc)
         if scheduler is not None:
             scheduler.step()
+        if callback is not None and callback(epoch, history):
+            break
     return history
