@@ -14,6 +14,11 @@ Modules map to the book's parts:
 - :mod:`trainart.diagnostics`: per-layer activation and gradient statistics, update ratios;
 - :mod:`trainart.norm`: batch, layer, instance and group normalization (forward and backward);
 - :mod:`trainart.dropout`: inverted and classic dropout, Monte-Carlo dropout;
+- :mod:`trainart.regularize`: L1/L2 penalties, tying and sharing, pruning, ensembles,
+  adversarial training, augmentation, mixup, label smoothing, transfer learning, early stopping;
+- :mod:`trainart.tuning`: search spaces, grid/random/coarse-to-fine search, successive halving,
+  the tuning recipe's checks (initial loss, LR range test, curve diagnosis), Optuna studies;
+- :mod:`trainart.newton`: Newton's method, BFGS and L-BFGS with line searches, Hessians;
 - :mod:`trainart.grading`: exercises, the grader and the ``trainart`` command.
 """
 
