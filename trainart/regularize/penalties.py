@@ -1,0 +1,474 @@
+r"""Weight penalties (L2, L1, tying), weight decay, and parameter sharing.
+
+A penalty :math:`\Omega(w)` is added to the loss, :math:`\tilde L(w) = L(w) + \Omega(w)`, and
+its gradient to the loss gradient. Every penalty here works on a list of NumPy arrays
+(returning a float and arrays) or of torch tensors (returning a differentiable tensor that
+autograd can take further). Conventions follow PyTorch:
+
+* L2, :math:`\frac{\lambda}{2}\sum\|w\|^2`, has gradient :math:`\lambda w`: exactly what
+  ``torch.optim.SGD(..., weight_decay=lambda)`` or ``Adam(..., weight_decay=lambda)`` adds
+  to the gradient.
+* Decoupled weight decay (AdamW) does not touch the gradient at all: it shrinks the weights,
+  :math:`w \leftarrow w - \eta\lambda w`, next to the optimizer's step. For plain SGD the two
+  coincide; for Adam they do not, since L2 goes through Adam's per-coordinate scaling.
+* L1, :math:`\lambda\sum|w|`, has subgradient :math:`\lambda\,\mathrm{sign}(w)` with
+  :math:`\mathrm{sign}(0) = 0`, as autograd's. Its proximal step (soft thresholding) makes
+  exact zeros.
+
+Usually only weights are penalized, not biases or normalization parameters:
+:func:`weight_params` picks them from a torch model.
+
+References: Goodfellow, Bengio and Courville (2016), *Deep Learning*, ch. 7.1-7.5;
+Loshchilov and Hutter (2019), "Decoupled weight decay regularization".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import _checks
+
+__all__ = [
+    "l2_penalty",
+    "l2_penalty_grad",
+    "l1_penalty",
+    "l1_penalty_grad",
+    "soft_threshold",
+    "decoupled_weight_decay_",
+    "weight_params",
+    "unique_parameters",
+    "penalized_loss",
+    "tying_penalty",
+    "tying_penalty_grad",
+    "tied_loss",
+    "SharedTrunk",
+    "share_parameters_",
+]
+
+
+def _param_list(owner: str, params, name: str = "params") -> tuple[list, bool]:
+    """``params`` as a list of float arrays or of tensors; the flag says which (True: torch)."""
+    if isinstance(params, nn.Module):
+        raise TypeError(f"{owner}: {name} must be a list of arrays or tensors, got a module "
+                        f"(use weight_params(model) or list(model.parameters()))")
+    if isinstance(params, (np.ndarray, torch.Tensor)):
+        params = [params]
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(f"{owner}: {name} must be a list of arrays or tensors, "
+                        f"got {type(params).__name__}") from None
+    if not params:
+        raise ValueError(f"{owner}: {name} must hold at least one array or tensor")
+    is_torch = [isinstance(p, torch.Tensor) for p in params]
+    if any(is_torch) and not all(is_torch):
+        raise TypeError(f"{owner}: {name} must be all NumPy arrays or all torch tensors, "
+                        f"not a mix")
+    if all(is_torch):
+        for i, p in enumerate(params):
+            if not p.is_floating_point():
+                raise TypeError(f"{owner}: {name}[{i}] must be a floating-point tensor, "
+                                f"got {p.dtype}")
+        return params, True
+    return [_checks.float_array(owner, f"{name}[{i}]", p) for i, p in enumerate(params)], False
+
+
+def l2_penalty(params, lam: float):
+    r"""The L2 penalty (ridge, "weight decay" in its L2 form).
+
+    .. math::
+
+        \Omega(w) = \frac{\lambda}{2}\sum_k \|w_k\|_2^2
+
+    Args:
+        params: a list of NumPy arrays, or of torch tensors.
+        lam: :math:`\lambda \ge 0`.
+
+    Returns:
+        A float for arrays; a scalar tensor (differentiable) for tensors.
+
+    Reference: Goodfellow et al. (2016), *Deep Learning*, sec. 7.1.1.
+    """
+    lam = _checks.non_negative("l2_penalty", "lam", lam)
+    params, is_torch = _param_list("l2_penalty", params)
+    if is_torch:
+        return 0.5 * lam * sum((p * p).sum() for p in params)
+    return float(0.5 * lam * sum(np.sum(p * p) for p in params))
+
+
+def l2_penalty_grad(params, lam: float) -> list:
+    r"""Gradient of :func:`l2_penalty`: :math:`\nabla_{w_k}\Omega = \lambda w_k`.
+
+    This is exactly the term ``torch.optim`` adds to each gradient for ``weight_decay=lam``.
+
+    Returns:
+        One array (or detached tensor) per parameter.
+    """
+    lam = _checks.non_negative("l2_penalty_grad", "lam", lam)
+    params, is_torch = _param_list("l2_penalty_grad", params)
+    if is_torch:
+        return [lam * p.detach() for p in params]
+    return [lam * p for p in params]
+
+
+def l1_penalty(params, lam: float):
+    r"""The L1 penalty (lasso).
+
+    .. math::
+
+        \Omega(w) = \lambda \sum_k \|w_k\|_1 = \lambda \sum_k\sum_i |w_{k,i}|
+
+    Args:
+        params: a list of NumPy arrays, or of torch tensors.
+        lam: :math:`\lambda \ge 0`.
+
+    Returns:
+        A float for arrays; a scalar tensor (differentiable) for tensors.
+
+    Reference: Tibshirani (1996), "Regression shrinkage and selection via the lasso";
+    Goodfellow et al. (2016), sec. 7.1.2.
+    """
+    lam = _checks.non_negative("l1_penalty", "lam", lam)
+    params, is_torch = _param_list("l1_penalty", params)
+    if is_torch:
+        return lam * sum(p.abs().sum() for p in params)
+    return float(lam * sum(np.sum(np.abs(p)) for p in params))
+
+
+def l1_penalty_grad(params, lam: float) -> list:
+    r"""(Sub)gradient of :func:`l1_penalty`: :math:`\lambda\,\mathrm{sign}(w)`, 0 at
+    :math:`w = 0` (what autograd returns for ``abs`` at 0)."""
+    lam = _checks.non_negative("l1_penalty_grad", "lam", lam)
+    params, is_torch = _param_list("l1_penalty_grad", params)
+    if is_torch:
+        return [lam * torch.sign(p.detach()) for p in params]
+    return [lam * np.sign(p) for p in params]
+
+
+def soft_threshold(w, t: float):
+    r"""Soft thresholding, the proximal operator of :math:`t\|w\|_1`.
+
+    .. math::
+
+        \mathrm{prox}_{t\|\cdot\|_1}(w) = \arg\min_u \tfrac12\|u - w\|^2 + t\|u\|_1
+        = \mathrm{sign}(w)\,\max(|w| - t,\ 0)
+
+    Entries with :math:`|w| \le t` become exact zeros, which a (sub)gradient step on the L1
+    penalty almost never produces: a proximal-gradient (ISTA) step
+    ``w = soft_threshold(w - lr * grad, lr * lam)`` is how L1 gives truly sparse weights.
+
+    Args:
+        w: a NumPy array or torch tensor.
+        t: the threshold :math:`t \ge 0` (``lr * lam`` in a proximal step).
+
+    Returns:
+        A new array or tensor of ``w``'s shape.
+
+    Reference: Parikh and Boyd (2014), "Proximal algorithms", sec. 6.5.2.
+    """
+    t = _checks.non_negative("soft_threshold", "t", t)
+    if isinstance(w, torch.Tensor):
+        return torch.sign(w) * torch.clamp(w.abs() - t, min=0.0)
+    w = _checks.float_array("soft_threshold", "w", w)
+    return np.sign(w) * np.maximum(np.abs(w) - t, 0.0)
+
+
+def decoupled_weight_decay_(params, lr: float, weight_decay: float) -> None:
+    r"""Decoupled weight decay, in place: :math:`w \leftarrow w - \eta\lambda w`.
+
+    Called right before (or after) an optimizer step whose own ``weight_decay`` is 0, it
+    turns Adam into AdamW: ``decoupled_weight_decay_(params, lr, wd); adam.step()`` is
+    ``torch.optim.AdamW(params, lr, weight_decay=wd).step()`` (which decays first, too).
+
+    Args:
+        params: a list of NumPy arrays or torch tensors, changed in place.
+        lr: the learning rate :math:`\eta > 0` (the decay is scaled by it, as in PyTorch).
+        weight_decay: :math:`\lambda \ge 0`.
+
+    Reference: Loshchilov and Hutter (2019), "Decoupled weight decay regularization".
+    """
+    lr = _checks.positive("decoupled_weight_decay_", "lr", lr)
+    weight_decay = _checks.non_negative("decoupled_weight_decay_", "weight_decay",
+                                        weight_decay)
+    params, is_torch = _param_list("decoupled_weight_decay_", params)
+    if is_torch:
+        with torch.no_grad():
+            for p in params:
+                p.mul_(1 - lr * weight_decay)
+        return
+    for p in params:
+        if not isinstance(p, np.ndarray) or not np.issubdtype(p.dtype, np.floating):
+            raise TypeError("decoupled_weight_decay_: params must be float arrays "
+                            "(changed in place)")
+        p *= 1 - lr * weight_decay
+
+
+def weight_params(model) -> list:
+    """The weights of a torch model that one usually penalizes or prunes.
+
+    These are the parameters with at least two dimensions (``Linear`` and ``Conv`` weights,
+    embeddings); biases and normalization scales/shifts (1-D) are left out, as is customary:
+    penalizing them constrains no capacity worth constraining.
+
+    Args:
+        model: a ``torch.nn.Module``.
+
+    Returns:
+        A list of ``torch.nn.Parameter`` objects, in ``model.parameters()`` order.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"weight_params: model must be a torch.nn.Module, "
+                        f"got {type(model).__name__}")
+    return [p for p in model.parameters() if p.ndim >= 2]
+
+
+def unique_parameters(*modules) -> list:
+    """The parameters of several modules, each shared ``Parameter`` listed once (an optimizer
+    must not see the same tensor twice, e.g. after :func:`share_parameters_`)."""
+    seen, out = set(), []
+    for i, m in enumerate(modules):
+        if not isinstance(m, nn.Module):
+            raise TypeError(f"unique_parameters: argument {i} must be a torch.nn.Module, "
+                            f"got {type(m).__name__}")
+        for p in m.parameters():
+            if id(p) not in seen:
+                seen.add(id(p))
+                out.append(p)
+    return out
+
+
+def penalized_loss(l1: float = 0.0, l2: float = 0.0, params=None):
+    r"""A ``loss_fn`` for :func:`trainart.models.train_classifier`: cross-entropy plus penalties.
+
+    .. math::
+
+        \tilde L = \mathrm{CE}(f(x), y) + \lambda_1 \sum|w| + \frac{\lambda_2}{2}\sum\|w\|^2
+
+    on ``params`` (default: :func:`weight_params` of the trained model, so biases are not
+    penalized; with an L2 penalty on *all* parameters this equals SGD's ``weight_decay=l2``).
+
+    Args:
+        l1: :math:`\lambda_1 \ge 0`.
+        l2: :math:`\lambda_2 \ge 0`.
+        params: the tensors to penalize, or ``None`` for ``weight_params(model)``.
+
+    Returns:
+        ``loss_fn(model, xb, yb) -> scalar tensor``.
+    """
+    l1 = _checks.non_negative("penalized_loss", "l1", l1)
+    l2 = _checks.non_negative("penalized_loss", "l2", l2)
+    fixed = None if params is None else _param_list("penalized_loss", params)[0]
+    if fixed is not None and not isinstance(fixed[0], torch.Tensor):
+        raise TypeError("penalized_loss: params must be torch tensors (the model's)")
+
+    def loss_fn(model, xb, yb):
+        loss = F.cross_entropy(model(xb), yb)
+        ps = weight_params(model) if fixed is None else fixed
+        if l1:
+            loss = loss + l1_penalty(ps, l1)
+        if l2:
+            loss = loss + l2_penalty(ps, l2)
+        return loss
+
+    return loss_fn
+
+
+def _check_pairs(owner: str, a: list, b: list) -> None:
+    if len(a) != len(b):
+        raise ValueError(f"{owner}: params_a and params_b must have the same length, "
+                         f"got {len(a)} and {len(b)}")
+    for i, (pa, pb) in enumerate(zip(a, b)):
+        if tuple(pa.shape) != tuple(pb.shape):
+            raise ValueError(f"{owner}: params_a[{i}] and params_b[{i}] must have the same "
+                             f"shape, got {tuple(pa.shape)} and {tuple(pb.shape)}")
+
+
+def tying_penalty(params_a, params_b, lam: float):
+    r"""Parameter tying: pull two sets of weights towards each other.
+
+    .. math::
+
+        \Omega(w^{(A)}, w^{(B)}) = \frac{\lambda}{2}\sum_k \|w^{(A)}_k - w^{(B)}_k\|_2^2
+
+    With ``params_b`` fixed (a pretrained model's weights) it is L2 towards that model
+    instead of towards 0 (L2-SP); parameter *sharing* is the limit
+    :math:`\lambda\to\infty`.
+
+    Args:
+        params_a, params_b: lists of arrays (or tensors) of matching shapes.
+        lam: :math:`\lambda \ge 0`.
+
+    Returns:
+        A float for arrays; a differentiable scalar tensor for tensors.
+
+    Reference: Goodfellow et al. (2016), *Deep Learning*, sec. 7.9.
+    """
+    lam = _checks.non_negative("tying_penalty", "lam", lam)
+    a, ta = _param_list("tying_penalty", params_a, "params_a")
+    b, tb = _param_list("tying_penalty", params_b, "params_b")
+    if ta != tb:
+        raise TypeError("tying_penalty: params_a and params_b must both be arrays or both "
+                        "tensors")
+    _check_pairs("tying_penalty", a, b)
+    if ta:
+        return 0.5 * lam * sum(((pa - pb) ** 2).sum() for pa, pb in zip(a, b))
+    return float(0.5 * lam * sum(np.sum((pa - pb) ** 2) for pa, pb in zip(a, b)))
+
+
+def tying_penalty_grad(params_a, params_b, lam: float) -> tuple[list, list]:
+    r"""Gradients of :func:`tying_penalty`: :math:`\lambda(w^{(A)} - w^{(B)})` for A and
+    its negative for B.
+
+    Returns:
+        ``(grads_a, grads_b)``, lists of arrays (or detached tensors).
+    """
+    lam = _checks.non_negative("tying_penalty_grad", "lam", lam)
+    a, ta = _param_list("tying_penalty_grad", params_a, "params_a")
+    b, tb = _param_list("tying_penalty_grad", params_b, "params_b")
+    if ta != tb:
+        raise TypeError("tying_penalty_grad: params_a and params_b must both be arrays or "
+                        "both tensors")
+    _check_pairs("tying_penalty_grad", a, b)
+    if ta:
+        a, b = [p.detach() for p in a], [p.detach() for p in b]
+    grads_a = [lam * (pa - pb) for pa, pb in zip(a, b)]
+    return grads_a, [-g for g in grads_a]
+
+
+def tied_loss(reference_model, lam: float):
+    r"""A ``loss_fn``: cross-entropy plus :func:`tying_penalty` towards a reference model.
+
+    .. math::
+
+        \tilde L = \mathrm{CE}(f_w(x), y) + \frac{\lambda}{2}\sum_k\|w_k - w^{\text{ref}}_k\|^2
+
+    The reference weights (:func:`weight_params` of ``reference_model``) are copied once,
+    when the loss is built, and stay frozen.
+
+    Args:
+        reference_model: a torch module whose weights have the trained model's shapes.
+        lam: :math:`\lambda \ge 0`.
+
+    Returns:
+        ``loss_fn(model, xb, yb) -> scalar tensor``.
+
+    Reference: Li, Grandvalet and Davoine (2018), "Explicit inductive bias for transfer
+    learning with convolutional networks" (L2-SP).
+    """
+    lam = _checks.non_negative("tied_loss", "lam", lam)
+    if not isinstance(reference_model, nn.Module):
+        raise TypeError(f"tied_loss: reference_model must be a torch.nn.Module, "
+                        f"got {type(reference_model).__name__}")
+    reference = [p.detach().clone() for p in weight_params(reference_model)]
+
+    def loss_fn(model, xb, yb):
+        loss = F.cross_entropy(model(xb), yb)
+        return loss + tying_penalty(weight_params(model), reference, lam)
+
+    return loss_fn
+
+
+class SharedTrunk(nn.Module):
+    """Hard parameter sharing for multi-task learning: one trunk, one head per task.
+
+    ``trunk: Linear -> ReLU -> ... -> Linear -> ReLU`` maps the input to a shared
+    representation; ``heads[task]`` (a ``Linear``) maps it to that task's logits. Every
+    task's gradient updates the trunk, which is the regularizer: the trunk must serve all.
+
+    Args:
+        in_features: input dimension.
+        trunk_sizes: widths of the trunk's hidden layers, e.g. ``[64, 32]`` (at least one).
+        head_sizes: ``{task name: number of classes}``.
+        seed: the weights depend only on it (the global torch generator is left untouched).
+
+    Example::
+
+        net = SharedTrunk(64, [32], {"digit": 10, "parity": 2}, seed=0)
+        logits = net(x, "parity")
+
+    Reference: Caruana (1997), "Multitask learning"; Goodfellow et al. (2016), sec. 7.7.
+    """
+
+    def __init__(self, in_features: int, trunk_sizes, head_sizes: dict, seed: int = 0):
+        super().__init__()
+        owner = "SharedTrunk"
+        in_features = _checks.positive_int(owner, "in_features", in_features)
+        trunk_sizes = list(trunk_sizes)
+        if not trunk_sizes:
+            raise ValueError(f"{owner}: trunk_sizes must hold at least one width")
+        for i, s in enumerate(trunk_sizes):
+            _checks.positive_int(owner, f"trunk_sizes[{i}]", s)
+        if not isinstance(head_sizes, dict) or not head_sizes:
+            raise ValueError(f"{owner}: head_sizes must be a non-empty dict "
+                             f"{{task: n_classes}}, got {head_sizes!r}")
+        for task, n in head_sizes.items():
+            if not isinstance(task, str) or not task or "." in task:
+                raise ValueError(f"{owner}: head_sizes keys must be non-empty task names "
+                                 f"without dots, got {task!r}")
+            _checks.positive_int(owner, f"head_sizes[{task!r}]", n)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            layers, width = [], in_features
+            for s in trunk_sizes:
+                layers += [nn.Linear(width, s), nn.ReLU()]
+                width = s
+            self.trunk = nn.Sequential(*layers)
+            self.heads = nn.ModuleDict({t: nn.Linear(width, n) for t, n in head_sizes.items()})
+
+    def forward(self, x, task: str):
+        if task not in self.heads:
+            raise ValueError(f"SharedTrunk: task must be one of {list(self.heads)}, "
+                             f"got {task!r}")
+        return self.heads[task](self.trunk(x))
+
+
+def share_parameters_(module_a, module_b, names) -> list[str]:
+    """Make ``module_b`` use ``module_a``'s ``Parameter`` objects (soft -> hard sharing).
+
+    After the call the named parameters of the two modules are the *same* tensors: a
+    gradient step through either module changes both. Build optimizers on
+    :func:`unique_parameters` so no tensor is stepped twice.
+
+    Args:
+        module_a: the module whose parameters are kept.
+        module_b: the module changed in place.
+        names: parameter names (``"0.weight"``) or submodule names (``"0"``: all of its
+            parameters), as in ``named_parameters()``/``named_modules()``.
+
+    Returns:
+        The parameter names that are now shared.
+    """
+    owner = "share_parameters_"
+    for nm, m in (("module_a", module_a), ("module_b", module_b)):
+        if not isinstance(m, nn.Module):
+            raise TypeError(f"{owner}: {nm} must be a torch.nn.Module, got {type(m).__name__}")
+    if isinstance(names, str):
+        names = [names]
+    params_a = dict(module_a.named_parameters())
+    params_b = dict(module_b.named_parameters())
+    selected = []
+    for name in names:
+        if name in params_a:
+            selected.append(name)
+            continue
+        prefix = name + "."
+        under = [n for n in params_a if n.startswith(prefix)]
+        if not under:
+            raise ValueError(f"{owner}: names: {name!r} is neither a parameter nor a "
+                             f"submodule with parameters of module_a")
+        selected += under
+    for name in selected:
+        if name not in params_b:
+            raise ValueError(f"{owner}: names: module_b has no parameter {name!r}")
+        if params_a[name].shape != params_b[name].shape:
+            raise ValueError(f"{owner}: parameter {name!r} has shape "
+                             f"{tuple(params_a[name].shape)} in module_a but "
+                             f"{tuple(params_b[name].shape)} in module_b")
+    for name in selected:
+        parent_name, _, attr = name.rpartition(".")
+        parent = module_b.get_submodule(parent_name) if parent_name else module_b
+        setattr(parent, attr, params_a[name])
+    return selected
