@@ -1,0 +1,351 @@
+"""Newton's method and the derivatives it needs (trainart.newton.newton, .derivatives, .result).
+
+* One Newton step minimizes any SPD quadratic exactly (hypothesis).
+* Quadratic convergence: near the minimum the error ratio e_{k+1} / e_k^2 stays bounded
+  (and does not with a perturbed Hessian, so the test can fail).
+* The same minimizers as scipy's trust-exact Newton on standard test functions.
+* Fallbacks: pure Newton goes to a saddle, damped Newton (eigen or identity fallback) to a
+  minimum; singular Hessians, NaN/inf and non-finite starts end in a message, not an error.
+* Derivatives: centred differences vs the analytic surfaces, torch.func vs analytic, the
+  Hessian of a tiny MLP vs differences, the model objective's gradient vs autograd.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import minimize
+
+from trainart.newton import (
+    OptimizeResult,
+    backtracking,
+    flat_params,
+    model_hessian,
+    model_objective,
+    newton,
+    newton_step,
+    numerical_gradient,
+    numerical_hessian,
+    set_flat_params_,
+    torch_gradient,
+    torch_hessian,
+)
+from trainart.surfaces import Quadratic, Rosenbrock, Saddle
+
+F64 = torch.float64
+
+
+# --------------------------------------------------------------------------- test functions
+
+
+class Counted:
+    """Wraps fun/grad/hess and counts the calls, to check the result's counters."""
+
+    def __init__(self, fun, grad, hess):
+        self.n = {"f": 0, "g": 0, "h": 0}
+        self._fun, self._grad, self._hess = fun, grad, hess
+
+    def fun(self, x):
+        self.n["f"] += 1
+        return self._fun(x)
+
+    def grad(self, x):
+        self.n["g"] += 1
+        return self._grad(x)
+
+    def hess(self, x):
+        self.n["h"] += 1
+        return self._hess(x)
+
+
+def beale(x):
+    a, b = x
+    return ((1.5 - a + a * b) ** 2 + (2.25 - a + a * b**2) ** 2
+            + (2.625 - a + a * b**3) ** 2)
+
+
+def himmelblau(x):
+    a, b = x
+    return (a**2 + b - 11) ** 2 + (a + b**2 - 7) ** 2
+
+
+def booth(x):
+    a, b = x
+    return (a + 2 * b - 7) ** 2 + (2 * a + b - 5) ** 2
+
+
+def torch_problem(f):
+    """(fun, grad, hess) on NumPy vectors, the derivatives by torch.func."""
+    return (lambda x: float(f(torch.as_tensor(x, dtype=F64))),
+            lambda x: torch_gradient(f, x), lambda x: torch_hessian(f, x))
+
+
+# ------------------------------------------------------------------------------ newton_step
+
+
+@settings(max_examples=40, deadline=None)
+@given(d=st.integers(1, 6), seed=st.integers(0, 2**32 - 1), shift=st.floats(0.01, 10.0))
+def test_one_newton_step_minimizes_any_spd_quadratic(d, seed, shift):
+    """f(x) = 1/2 x^T A x - b^T x with A SPD: x0 + p with H p = -g is A^{-1} b, from anywhere."""
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((d, d))
+    A = M @ M.T + shift * np.eye(d)
+    b = rng.standard_normal(d)
+    x0 = 10 * rng.standard_normal(d)
+    x_star = np.linalg.solve(A, b)
+    scale = np.linalg.cond(A) * (1 + np.linalg.norm(x_star) + np.linalg.norm(x0))
+    p = newton_step(A @ x0 - b, A)
+    assert np.allclose(x0 + p, x_star, rtol=0, atol=1e-12 * scale)
+    for damped in (False, True):
+        res = newton(lambda x: 0.5 * x @ A @ x - b @ x, lambda x: A @ x - b, lambda x: A, x0,
+                     damped=damped, tol=1e-9 * scale)
+        assert res.success, res.message
+        assert res.history["step"][1] == 1.0  # the full step is taken (and accepted)
+        assert np.allclose(res.history["x"][1], x_star, rtol=0, atol=1e-12 * scale)
+        assert res.nit <= 2
+
+
+def test_newton_step_uses_no_inverse_and_handles_indefinite_and_singular():
+    H = np.array([[2.0, 0.0], [0.0, -1.0]])
+    g = np.array([1.0, 1.0])
+    assert np.allclose(newton_step(g, H), [-0.5, 1.0])  # a saddle's Newton step, not descent
+    with pytest.raises(np.linalg.LinAlgError, match="newton_step: H is singular"):
+        newton_step(g, np.array([[1.0, 1.0], [1.0, 1.0]]))
+    with pytest.raises(ValueError, match="newton_step: H must have shape"):
+        newton_step(g, np.eye(3))
+
+
+# ---------------------------------------------------------------------- convergence rate
+
+
+def newton_errors(surface, hess, damped=True, x0=None, max_iter=100):
+    res = newton(surface.f, surface.grad, hess, surface.start if x0 is None else x0,
+                 damped=damped, tol=1e-12, max_iter=max_iter)
+    assert res.success, res.message
+    return np.array([np.linalg.norm(x - surface.minima[0]) for x in res.history["x"]])
+
+
+def ratios(e):
+    """e_{k+1} / e_k^2 for the iterates close to the minimum (above the rounding floor)."""
+    near = (e[:-1] < 0.1) & (e[1:] > 1e-14)
+    return e[1:][near] / e[:-1][near] ** 2
+
+
+@pytest.mark.parametrize("damped", [False, True])
+@pytest.mark.parametrize("surface", [Rosenbrock(), Rosenbrock(dim=6, a=1.0),
+                                     Rosenbrock(b=10.0)], ids=repr)
+def test_quadratic_convergence(surface, damped):
+    r"""Theorem 3.5 (N&W): near x* with Lipschitz Hessian, e_{k+1} <= C e_k^2, with
+    C ~ L / (2 lambda_min). For Rosenbrock C is a few hundred at most, and at least two
+    iterates lie in the region where the ratio is measured."""
+    x0 = None if surface.dim == 2 else np.ones(surface.dim) + 0.05 * np.arange(surface.dim)
+    e = newton_errors(surface, surface.hessian, damped, x0)
+    r = ratios(e)
+    assert len(r) >= 2, e
+    assert np.all(r < 1e3), r
+    assert e[-1] < 1e-12
+
+
+def test_a_wrong_hessian_breaks_quadratic_convergence():
+    """The same measurement with a perturbed Hessian shows only linear convergence: the ratio
+    e_{k+1}/e_k^2 grows without bound, so the test above can fail."""
+    r = Rosenbrock()
+    e = newton_errors(r, lambda x: r.hessian(x) + 1.0 * np.eye(2), max_iter=500)
+    assert np.max(ratios(e)) > 1e6
+
+
+# ------------------------------------------------------------------------- parity with scipy
+
+
+PROBLEMS = [
+    ("rosenbrock2", Rosenbrock().f, Rosenbrock().grad, Rosenbrock().hessian, [-1.2, 1.0]),
+    ("rosenbrock6", Rosenbrock(6).f, Rosenbrock(6).grad, Rosenbrock(6).hessian,
+     Rosenbrock(6).start),
+    ("quadratic", Quadratic(1e4, dim=8, angle=0.4).f, Quadratic(1e4, dim=8, angle=0.4).grad,
+     Quadratic(1e4, dim=8, angle=0.4).hessian, Quadratic(1e4, dim=8).start),
+    ("beale", *torch_problem(beale), [1.0, 1.0]),
+    ("booth", *torch_problem(booth), [0.0, 0.0]),
+    ("himmelblau", *torch_problem(himmelblau), [0.0, 0.0]),
+]
+
+
+@pytest.mark.parametrize("name,fun,grad,hess,x0", PROBLEMS, ids=[p[0] for p in PROBLEMS])
+def test_same_minimizer_as_scipy_trust_exact(name, fun, grad, hess, x0):
+    x0 = np.asarray(x0, dtype=np.float64)
+    ours = newton(fun, grad, hess, x0, tol=1e-10)
+    ref = minimize(fun, x0, jac=grad, hess=hess, method="trust-exact",
+                   options=dict(gtol=1e-6))
+    assert ours.success and ref.success, (ours.message, ref.message)
+    assert np.allclose(ours.x, ref.x, rtol=0, atol=1e-7), (ours.x, ref.x)
+    assert abs(ours.fun - ref.fun) <= 1e-12 * max(1.0, abs(ref.fun))
+    assert np.allclose(ours.jac, grad(ours.x))
+
+
+# ------------------------------------------------------------------- fallbacks and failures
+
+
+def test_pure_newton_stops_at_the_saddle_damped_newton_escapes():
+    s = Saddle()
+    pure = newton(s.f, s.grad, s.hessian, s.start, damped=False)
+    assert pure.success and np.linalg.norm(pure.x - s.saddle) < 1e-6
+    assert np.min(np.linalg.eigvalsh(s.hessian(pure.x))) < 0  # a saddle, not a minimum
+    for fallback in ("eigen", "identity"):
+        res = newton(s.f, s.grad, s.hessian, s.start, fallback=fallback)
+        assert res.success, res.message
+        assert min(np.linalg.norm(res.x - m) for m in s.minima) < 1e-8
+        assert f"the {fallback} fallback" in res.message
+        assert any(res.history["fallback"])
+        assert np.all(np.diff(res.history["fun"]) < 0)  # every step descends
+
+
+def test_backtracking_is_armijo():
+    r = Rosenbrock()
+    x = r.start
+    g = r.grad(x)
+    ls = backtracking(r.f, x, r.f(x), g, -g, alpha0=1.0, rho=0.5, c1=1e-4)
+    assert ls.success and ls.nfev >= 2
+    assert ls.f_new <= r.f(x) + 1e-4 * ls.alpha * g @ -g
+    assert r.f(x - 2 * ls.alpha * g) > r.f(x) + 1e-4 * 2 * ls.alpha * g @ -g  # the one before
+    assert not backtracking(r.f, x, r.f(x), g, g).success  # ascent direction: a failure flag
+
+
+def test_singular_hessian_gives_a_message():
+    fun, grad = (lambda x: x[0] ** 2 + x[1]), (lambda x: np.array([2 * x[0], 1.0]))
+    hess = lambda x: np.diag([2.0, 0.0])  # noqa: E731
+    res = newton(fun, grad, hess, np.ones(2), damped=False)
+    assert not res.success and res.status == 4 and "singular" in res.message
+    # Damped Newton takes the floored-eigenvalue step and walks down the slope instead.
+    res = newton(fun, grad, hess, np.ones(2), max_iter=5)
+    assert not res.success and res.status == 1 and res.fun < -1e6
+
+
+def test_nan_inf_and_bad_start_give_messages_not_exceptions():
+    fun = lambda x: float(np.sum(x - np.log(x)))  # noqa: E731  min at 1, nan for x < 0
+    grad = lambda x: 1 - 1 / x  # noqa: E731
+    hess = lambda x: np.diag(1 / x**2)  # noqa: E731
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pure = newton(fun, grad, hess, np.array([3.0]), damped=False)  # 3 - 6 = -3: log nan
+        assert not pure.success and pure.status == 3 and "Non-finite" in pure.message
+        damped = newton(fun, grad, hess, np.array([3.0]))  # backtracking steps over the nan
+        assert damped.success and abs(damped.x[0] - 1) < 1e-8
+        res = newton(fun, grad, hess, np.array([np.nan]))
+        assert res.status == 3 and res.message == "The start x0 is not finite."
+        assert res.nfev == 0
+        res = newton(lambda x: math.inf, grad, hess, np.array([2.0]))
+        assert res.status == 3 and not res.success
+
+
+def test_counts_and_result():
+    r = Rosenbrock()
+    c = Counted(r.f, r.grad, r.hessian)
+    res = newton(c.fun, c.grad, c.hess, r.start)
+    assert (res.nfev, res.njev, res.nhev) == (c.n["f"], c.n["g"], c.n["h"])
+    assert res.history["nfev"][-1] == res.nfev
+    assert len(res.history["x"]) == res.nit + 1 == len(res.history["fun"])
+    assert res["x"] is res.x and "history" in res.keys() and isinstance(res, OptimizeResult)
+    assert math.isnan(res.history["step"][0])
+    assert "success=True" in repr(res)
+
+
+def test_argument_errors():
+    r = Rosenbrock()
+    with pytest.raises(ValueError, match="newton: fallback must be"):
+        newton(r.f, r.grad, r.hessian, r.start, fallback="shift")
+    with pytest.raises(ValueError, match="newton: x0 must be a non-empty vector"):
+        newton(r.f, r.grad, r.hessian, np.ones((2, 2)))
+    with pytest.raises(ValueError, match="newton: max_iter"):
+        newton(r.f, r.grad, r.hessian, r.start, max_iter=0)
+    with pytest.raises(TypeError, match="newton: fun, grad and hess must be callables"):
+        newton(r.f, r.grad, None, r.start)
+    with pytest.raises(ValueError, match="backtracking: rho"):
+        backtracking(r.f, r.start, 1.0, r.grad(r.start), -r.grad(r.start), rho=1.0)
+
+
+# ---------------------------------------------------------------------------- derivatives
+
+
+SURFACES = [Rosenbrock(), Rosenbrock(dim=5, b=10.0), Quadratic(100.0, dim=4, angle=0.3),
+            Saddle()]
+
+
+@pytest.mark.parametrize("surface", SURFACES, ids=repr)
+def test_differences_match_the_analytic_surfaces(surface):
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x = rng.uniform(-1.5, 1.5, surface.dim)
+        H = surface.hessian(x)
+        scale = 1 + np.abs(H).max()
+        assert np.allclose(numerical_gradient(surface.f, x), surface.grad(x), rtol=1e-7,
+                           atol=1e-6)
+        assert np.allclose(numerical_hessian(surface.grad, x), H, rtol=0, atol=1e-7 * scale)
+        assert np.allclose(numerical_hessian(surface.f, x), H, rtol=0, atol=1e-4 * scale)
+
+
+def torch_rosenbrock(x):
+    return torch.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def test_torch_func_derivatives_match_analytic():
+    r = Rosenbrock(dim=5)
+    x = np.random.default_rng(1).uniform(-1.5, 1.5, 5)
+    assert np.allclose(torch_gradient(torch_rosenbrock, x), r.grad(x), rtol=1e-13, atol=1e-12)
+    assert np.allclose(torch_hessian(torch_rosenbrock, x), r.hessian(x), rtol=1e-13, atol=1e-12)
+    t = torch.as_tensor(x)
+    assert isinstance(torch_hessian(torch_rosenbrock, t), torch.Tensor)
+    assert torch.allclose(torch_gradient(torch_rosenbrock, t), torch.as_tensor(r.grad(x)))
+
+
+def tiny_mlp(seed=0):
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3))
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(10, 3, generator=g, dtype=F64)
+    y = torch.randint(0, 3, (10,), generator=g)
+    return model, X, y
+
+
+def test_model_hessian_equals_numerical_hessian():
+    model, X, y = tiny_mlp()
+    ce = torch.nn.functional.cross_entropy
+    H = model_hessian(model, ce, X, y)
+    theta = flat_params(model)
+    assert H.shape == (31, 31) and np.allclose(H, H.T, atol=1e-14)
+    fg = model_objective(model, X, y)
+    H_num = numerical_hessian(lambda v: fg(v)[1], theta)
+    assert np.allclose(H, H_num, rtol=0, atol=1e-8)
+    H_num_f = numerical_hessian(lambda v: fg(v)[0], theta)  # second differences of the loss
+    assert np.allclose(H, H_num_f, rtol=0, atol=1e-5)
+    assert np.min(np.linalg.eigvalsh(H)) < 0  # a non-convex loss: the Hessian is indefinite
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.3])
+def test_model_objective_gradient_equals_autograd(weight_decay):
+    model, X, y = tiny_mlp(1)
+    fg = model_objective(model, X, y, weight_decay=weight_decay)
+    theta = flat_params(model)
+    f, g = fg(theta)
+    ref = model.double()
+    loss = torch.nn.functional.cross_entropy(ref(X), y)
+    loss = loss + 0.5 * weight_decay * sum((p**2).sum() for p in ref.parameters())
+    loss.backward()
+    g_ref = torch.cat([p.grad.reshape(-1) for p in ref.parameters()]).numpy()
+    assert abs(f - loss.item()) < 1e-14 and np.allclose(g, g_ref, rtol=1e-12, atol=1e-14)
+    assert np.allclose(g, numerical_gradient(lambda v: fg(v)[0], theta), atol=1e-8)
+
+
+def test_flat_params_roundtrip():
+    model, _, _ = tiny_mlp()
+    theta = flat_params(model)
+    assert theta.dtype == np.float64 and theta.shape == (31,)
+    set_flat_params_(model, np.arange(31.0))
+    assert np.array_equal(flat_params(model), np.arange(31.0))
+    assert model[0].weight.dtype == torch.float32  # each parameter keeps its dtype
+    with pytest.raises(ValueError, match=r"set_flat_params_: vec must have shape \(31,\)"):
+        set_flat_params_(model, np.zeros(30))
+    with pytest.raises(TypeError, match="flat_params: model must be a torch.nn.Module"):
+        flat_params(object())
