@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from pathlib import Path
 
 from .search import Results, Trial, _check_count, _check_direction, _split_value
@@ -45,11 +46,21 @@ __all__ = ["suggest", "optuna_search", "sqlite_storage", "study_results", "quiet
 _PRIMITIVE = (type(None), bool, int, float, str)
 
 
+def _import_optuna():
+    """``import optuna`` without the warning its ``tqdm.auto`` import gives inside a Jupyter
+    kernel that lacks ipywidgets ("IProgress not found"): no progress bar is shown anyway, and
+    the warning would reach stderr, which fails the book build."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import optuna
+    return optuna
+
+
 @contextlib.contextmanager
 def quiet_optuna():
     """Within the block, Optuna logs only warnings and errors (no per-trial INFO lines on
     stderr); the previous verbosity is restored afterwards."""
-    import optuna
+    optuna = _import_optuna()
 
     before = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -105,7 +116,7 @@ def _decode(space: dict, params: dict) -> dict:
 
 
 def _make_sampler(sampler, seed, n_startup_trials):
-    import optuna
+    optuna = _import_optuna()
 
     if isinstance(sampler, optuna.samplers.BaseSampler):
         return sampler
@@ -120,7 +131,7 @@ def _make_sampler(sampler, seed, n_startup_trials):
 def study_results(study, space=None) -> Results:
     """The finished trials of an Optuna ``study`` as :class:`~trainart.tuning.Results`
     (``seconds`` from Optuna's timestamps, ``info`` from ``user_attrs``)."""
-    import optuna
+    optuna = _import_optuna()
 
     direction = "maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE \
         else "minimize"
