@@ -299,3 +299,161 @@ def test_check_command_self_checks_with_visible_checks(tmp_path):
                           "--grading-dir", str(GRADING)], capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 1 and "not implemented yet" in run.stdout
+
+
+# ------------------------------------------- near misses of the regularization, Newton and
+# tuning exercises: one plausible mistake each, in an otherwise correct notebook
+_NEAR_MISSES = {
+    # AdamW with the decay added to the gradient: that is Adam + L2, not decoupled decay
+    "nm_adamw_decay_in_gradient": ("reg_weight_decay", "adamw_step", (
+        "def adamw_step(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,\n"
+        "               weight_decay=1e-2):\n"
+        "    grad = grad + weight_decay * param\n"
+        "    m = beta1 * m + (1 - beta1) * grad\n"
+        "    v = beta2 * v + (1 - beta2) * grad * grad\n"
+        "    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)\n"
+        "    return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v\n"),
+        {"adamw_first_steps", "zero_gradient", "trajectories", "mid_run_settings"}),
+    # softmax without subtracting the row maximum: right values, overflow for large logits
+    "nm_label_smoothing_overflow": ("reg_label_smoothing", "smoothed_cross_entropy", (
+        "def smoothed_cross_entropy(logits, targets, eps):\n"
+        "    n, classes = logits.shape\n"
+        "    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))\n"
+        "    q = np.full((n, classes), eps / classes)\n"
+        "    q[np.arange(n), targets] += 1.0 - eps\n"
+        "    return float(-(q * log_p).sum() / n)\n"),
+        {"large_logits"}),
+    # eps spread over the C - 1 other classes (not PyTorch's convention)
+    "nm_label_smoothing_c_minus_1": ("reg_label_smoothing", "smoothed_cross_entropy", (
+        "def smoothed_cross_entropy(logits, targets, eps):\n"
+        "    n, classes = logits.shape\n"
+        "    z = logits - logits.max(axis=1, keepdims=True)\n"
+        "    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))\n"
+        "    q = np.full((n, classes), eps / (classes - 1))\n"
+        "    q[np.arange(n), targets] = 1.0 - eps\n"
+        "    return float(-(q * log_p).sum() / n)\n"),
+        {"loss_matches_torch", "shapes_and_eps"}),
+    # "global" pruning that prunes every layer separately
+    "nm_pruning_global_per_layer": ("reg_pruning", "global_magnitude_masks", (
+        "def global_magnitude_masks(weights, amount):\n"
+        "    if not 0.0 <= amount <= 1.0:\n"
+        "        raise ValueError('amount')\n"
+        "    masks = []\n"
+        "    for w in weights:\n"
+        "        keep = np.ones(w.size)\n"
+        "        keep[np.argsort(np.abs(w).ravel())[:round(amount * w.size)]] = 0.0\n"
+        "        masks.append(keep.reshape(w.shape))\n"
+        "    return masks\n"),
+        {"global_matches_torch", "more_shapes"}),
+    # rounding halves up instead of to even
+    "nm_pruning_round_half_up": ("reg_pruning", "global_magnitude_masks", (
+        "def global_magnitude_masks(weights, amount):\n"
+        "    if not 0.0 <= amount <= 1.0:\n"
+        "        raise ValueError('amount')\n"
+        "    flat = np.concatenate([np.abs(w).ravel() for w in weights])\n"
+        "    keep = np.ones(flat.size)\n"
+        "    keep[np.argsort(flat)[:int(amount * flat.size + 0.5)]] = 0.0\n"
+        "    parts = np.split(keep, np.cumsum([w.size for w in weights])[:-1])\n"
+        "    return [p.reshape(w.shape) for p, w in zip(parts, weights)]\n"),
+        {"exact_counts"}),
+    # full Newton steps, no line search
+    "nm_newton_no_line_search": ("newton_step", "damped_newton", (
+        "def damped_newton(f, grad, hess, x0, tol=1e-8, max_iter=100):\n"
+        "    x = np.array(x0, dtype=float)\n"
+        "    path = [x.copy()]\n"
+        "    for _ in range(max_iter):\n"
+        "        g = grad(x)\n"
+        "        if np.linalg.norm(g) <= tol:\n"
+        "            break\n"
+        "        try:\n"
+        "            p = newton_direction(g, hess(x))\n"
+        "        except ValueError:\n"
+        "            p = -g\n"
+        "        x = x + p\n"
+        "        path.append(x.copy())\n"
+        "    return x, path\n"),
+        {"rosenbrock", "path_matches_reference", "fallback_double_well"}),
+    # backtracking on any decrease instead of Armijo's sufficient decrease
+    "nm_newton_simple_decrease": ("newton_step", "damped_newton", (
+        "def damped_newton(f, grad, hess, x0, tol=1e-8, max_iter=100):\n"
+        "    x = np.array(x0, dtype=float)\n"
+        "    path = [x.copy()]\n"
+        "    for _ in range(max_iter):\n"
+        "        g = grad(x)\n"
+        "        if np.linalg.norm(g) <= tol:\n"
+        "            break\n"
+        "        try:\n"
+        "            p = newton_direction(g, hess(x))\n"
+        "        except ValueError:\n"
+        "            p = -g\n"
+        "        alpha = 1.0\n"
+        "        while f(x + alpha * p) >= f(x) and alpha > 1e-15:\n"
+        "            alpha /= 2\n"
+        "        x = x + alpha * p\n"
+        "        path.append(x.copy())\n"
+        "    return x, path\n"),
+        {"path_matches_reference"}),
+    # H0 scaled with the oldest pair instead of the newest
+    "nm_lbfgs_gamma_oldest": ("newton_lbfgs", "two_loop", (
+        "def two_loop(g, s_list, y_list):\n"
+        "    q = np.array(g, dtype=float)\n"
+        "    if not s_list:\n"
+        "        return q\n"
+        "    alphas = {}\n"
+        "    for i in reversed(range(len(s_list))):\n"
+        "        alphas[i] = (s_list[i] @ q) / (y_list[i] @ s_list[i])\n"
+        "        q = q - alphas[i] * y_list[i]\n"
+        "    r = (s_list[0] @ y_list[0]) / (y_list[0] @ y_list[0]) * q\n"
+        "    for i in range(len(s_list)):\n"
+        "        beta = (y_list[i] @ r) / (y_list[i] @ s_list[i])\n"
+        "        r = r + s_list[i] * (alphas[i] - beta)\n"
+        "    return r\n"),
+        {"matches_bfgs_matrix", "more_pairs"}),
+    # uniform on [low, high] instead of log-uniform
+    "nm_log_uniform_linear": ("tune_log_uniform", "sample_log_uniform", (
+        "def sample_log_uniform(low, high, n, rng):\n"
+        "    if not 0 < low < high:\n"
+        "        raise ValueError('bounds')\n"
+        "    return rng.uniform(low, high, size=n)\n"),
+        {"samples_in_bounds", "log_uniform_ks", "search_distribution"}),
+    # the bounding box of log dimensions taken in linear space
+    "nm_coarse_to_fine_linear_box": ("tune_coarse_to_fine", "refine_space", (
+        "def refine_space(trials, space, k, margin=0.25):\n"
+        "    if not 2 <= k <= len(trials) or margin < 0:\n"
+        "        raise ValueError('k or margin')\n"
+        "    best = [config for config, _ in sorted(trials, key=lambda t: t[1])[:k]]\n"
+        "    out = {}\n"
+        "    for name, (kind, low, high) in space.items():\n"
+        "        t = [config[name] for config in best]\n"
+        "        w = max(t) - min(t)\n"
+        "        lo, hi = max(min(t) - margin * w, low), min(max(t) + margin * w, high)\n"
+        "        out[name] = (kind, lo, hi)\n"
+        "    return out\n"),
+        {"margin_in_log_space", "matches_reference"}),
+}
+
+
+@pytest.fixture(scope="module")
+def graded_near_misses(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("near_misses")
+    for key, (name, cell_id, code, _) in _NEAR_MISSES.items():
+        nbformat.write(_set_solution(_reference(name), cell_id, code), folder / f"{key}.ipynb")
+    out = tmp_path_factory.mktemp("near_miss_reports")
+    reports = grade.grade([folder], out, grading_dir=GRADING, jobs=2,
+                          cell_timeout=CELL_TIMEOUT, progress=False)
+    return {r.student: r for r in reports}
+
+
+@pytest.mark.parametrize("key", sorted(_NEAR_MISSES))
+def test_near_misses_lose_the_points_of_their_checks(graded_near_misses, key):
+    name, _, _, must_fail = _NEAR_MISSES[key]
+    report = graded_near_misses[key]
+    assert report.status == grade.GRADED and report.exercise == name, report
+    assert 0 < report.score < report.max_score, report
+    failed = {c.id for c in report.checks if not c.passed}
+    assert must_fail <= failed, (must_fail - failed, report.checks)
+    for c in report.checks:
+        if not c.passed:
+            assert c.message and "not implemented" not in c.message
+            if c.hidden:
+                assert "expected" not in c.message.lower() or "shape" in c.message
