@@ -8,7 +8,7 @@
 # Szegedy et al. 2016, "Rethinking the Inception architecture") moves a small part $\epsilon$
 # of the target's probability from the true class to a uniform distribution over all classes.
 # The best logits are then finite, and the network is rewarded for being sure, not certain.
-# The lecture notes ("ETC", 003) name it among the regularizers (정규화 기법).
+# The lecture notes ("ETC", 003) name it among the regularizers (규제 기법).
 #
 # In this exercise you write the loss of `torch.nn.functional.cross_entropy(logits, targets,
 # label_smoothing=ε)` and its gradient with respect to the logits, in NumPy.

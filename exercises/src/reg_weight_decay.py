@@ -1,8 +1,8 @@
 # %% [markdown]
-# # Exercise: L2 penalty versus decoupled weight decay (가중치 감쇠)
+# # Exercise: L2 penalty versus decoupled weight decay (가중치 감소)
 #
-# Weight decay (가중치 감쇠) pulls every weight a little towards zero at every step, so that
-# the network prefers small weights: a regularizer (정규화 기법) against overfitting. For plain
+# Weight decay (가중치 감소) pulls every weight a little towards zero at every step, so that
+# the network prefers small weights: a regularizer (규제 기법) against overfitting. For plain
 # SGD there are two ways to say it, and they are the same method:
 #
 # * add the **L2 penalty** (L2 페널티) $\frac{\lambda}{2}\|\theta\|^2$ to the loss; its gradient
@@ -14,7 +14,7 @@
 # 2019, "Decoupled weight decay regularization"). With the L2 penalty, $\lambda\theta$ goes into
 # the moments $m$ and $v$ and is divided by $\sqrt{\hat v}$ like the rest of the gradient: a
 # weight with large gradients is hardly decayed at all, and in the first step *every* weight
-# moves by about $\eta$ whatever $\lambda$ is. Decoupled weight decay (분리된 가중치 감쇠),
+# moves by about $\eta$ whatever $\lambda$ is. Decoupled weight decay (분리된 가중치 감소),
 # the "W" in AdamW, keeps the decay out of the moments: every weight shrinks by the same factor
 # $1 - \eta\lambda$, and Adam sees only the gradient of the loss.
 #
