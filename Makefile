@@ -15,7 +15,7 @@ export PYTHONHASHSEED := 0
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup book test unit notebooks site lint serve lab clean exercises grade bench-grading
+.PHONY: help setup book test unit notebooks site lint serve lab clean exercises grade bench bench-grading
 
 help:
 	@echo "make book   - set up .venv, execute every chapter and build _build/html"
@@ -24,6 +24,7 @@ help:
 	@echo "make lab    - JupyterLab with trainart importable"
 	@echo "make grade DIR=submissions - grade a folder of notebooks into grading-out/"
 	@echo "make exercises - rebuild the student and grading notebooks from exercises/src"
+	@echo "make bench  - benchmarks vs torch/SciPy, chapter and book-build times, grading throughput (bench-out/bench.json)"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,8 +74,13 @@ exercises: $(STAMP)
 grade: $(STAMP)
 	$(BIN)/trainart grade $(DIR) --out grading-out --jobs $(JOBS)
 
+# Benchmarks (not tests): one table of trainart vs torch/SciPy and the book's own costs, printed
+# and written to bench-out/bench.json (+ .md). Takes ~15 min: it builds the book in a temp copy.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --out bench-out/bench.json
+
 bench-grading: $(STAMP)
-	$(BIN)/python bench/bench_grading.py
+	$(BIN)/python -m bench.run --only grading --out bench-out/grading.json
 
 clean:
 	rm -rf _build grading-out bench-out

@@ -101,7 +101,8 @@ def _normalize(x: np.ndarray, axes: tuple, eps: float):
     xc = x - mean
     var = (xc * xc).mean(axis=axes, keepdims=True)
     inv_std = 1.0 / np.sqrt(var + eps)
-    return xc * inv_std, inv_std, mean, var
+    xc *= inv_std  # xc becomes xhat in place: one full-size array fewer
+    return xc, inv_std, mean, var
 
 
 def _normalize_backward(dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray,
@@ -113,11 +114,11 @@ def _normalize_backward(dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray
 
 
 def _scale_shift(xhat: np.ndarray, gamma, beta, bshape: tuple) -> np.ndarray:
-    out = xhat
-    if gamma is not None:
-        out = out * gamma.reshape(bshape)
+    if gamma is None:
+        return xhat if beta is None else xhat + beta.reshape(bshape)
+    out = xhat * gamma.reshape(bshape)
     if beta is not None:
-        out = out + beta.reshape(bshape)
+        out += beta.reshape(bshape)  # in place: out is new, xhat (cached) is untouched
     return out
 
 
@@ -282,13 +283,23 @@ def batchnorm_backward(dout, cache):
     """
     owner = "batchnorm_backward"
     c = _cache(owner, cache, "batchnorm")
-    dout = _dout(owner, dout, c["xhat"].shape)
-    dxhat, dgamma, dbeta = _affine_grads(dout, c["xhat"], c["gamma"], c["beta"],
-                                         c["bshape"], c["axes"])
+    xhat, axes, bshape = c["xhat"], c["axes"], c["bshape"]
+    dout = _dout(owner, dout, xhat.shape)
+    # The formula's two sums are the gradients of beta and gamma: computed once, used twice.
+    sum_dout = dout.sum(axis=axes)
+    sum_dout_xhat = (dout * xhat).sum(axis=axes)
+    dgamma = None if c["gamma"] is None else sum_dout_xhat
+    dbeta = None if c["beta"] is None else sum_dout
+    scale = c["inv_std"] if c["gamma"] is None else c["gamma"].reshape(bshape) * c["inv_std"]
     if c["training"]:
-        dx = _normalize_backward(dxhat, c["xhat"], c["inv_std"], c["axes"])
+        # dx = scale * (dout - mean(dout) - xhat * mean(dout * xhat)), built in place
+        M = xhat.size // xhat.shape[1]
+        dx = xhat * (-sum_dout_xhat / M).reshape(bshape)
+        dx += dout
+        dx -= (sum_dout / M).reshape(bshape)
+        dx *= scale
     else:
-        dx = dxhat * c["inv_std"]
+        dx = dout * scale
     return dx, dgamma, dbeta
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .. import _arrays, _checks
 from .base import Optimizer
 
@@ -76,9 +78,13 @@ class Adam(Optimizer):
         v += (1 - beta2) * grad * grad
         if h["amsgrad"]:
             state["max_exp_avg_sq"] = v = _arrays.maximum(state["max_exp_avg_sq"], v)
-        m_hat = m / (1 - beta1**t)
-        v_hat = v / (1 - beta2**t)
-        param -= lr * m_hat / (_arrays.sqrt(v_hat) + h["eps"])
+        # The bias corrections are scalars, so they go on the small side (as torch does) and
+        # no full-size m_hat or v_hat is made:  m_hat / (sqrt(v_hat) + eps)
+        #   = m / (1 - beta1^t) / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+        denom = _arrays.sqrt(v)
+        denom /= math.sqrt(1 - beta2**t)
+        denom += h["eps"]
+        param -= lr / (1 - beta1**t) * m / denom
 
 
 class AdamW(Adam):
