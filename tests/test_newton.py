@@ -1,6 +1,7 @@
 """Newton's method and the derivatives it needs (trainart.newton.newton, .derivatives, .result).
 
-* One Newton step minimizes any SPD quadratic exactly (hypothesis).
+* One Newton step minimizes any SPD quadratic exactly (hypothesis); newton_step factorizes
+  once (Cholesky and cho_solve, LU when H is not positive definite), as does damped Newton.
 * Quadratic convergence: near the minimum the error ratio e_{k+1} / e_k^2 stays bounded
   (and does not with a perturbed Hessian, so the test can fail).
 * The same minimizers as scipy's trust-exact Newton on standard test functions.
@@ -16,6 +17,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.linalg
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -118,6 +120,30 @@ def test_newton_step_uses_no_inverse_and_handles_indefinite_and_singular():
         newton_step(g, np.array([[1.0, 1.0], [1.0, 1.0]]))
     with pytest.raises(ValueError, match="newton_step: H must have shape"):
         newton_step(g, np.eye(3))
+
+
+def test_newton_step_factorizes_once_cholesky_or_lu(monkeypatch):
+    """SPD: one Cholesky factorization and cho_solve, no LU; indefinite: LU after the failed
+    Cholesky; damped Newton factorizes each Hessian once (the test and the solve)."""
+    calls = {"cho_factor": 0, "cho_solve": 0, "lu_factor": 0}
+    for name in calls:
+        real = getattr(scipy.linalg, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            calls[_name] += 1
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(scipy.linalg, name, counted)
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((6, 6))
+    A, g = M @ M.T + np.eye(6), rng.standard_normal(6)
+    assert np.allclose(newton_step(g, A), -np.linalg.solve(A, g), rtol=1e-12, atol=0)
+    assert calls == {"cho_factor": 1, "cho_solve": 1, "lu_factor": 0}
+    S = A - 3 * np.eye(6) * np.abs(np.linalg.eigvalsh(A)).max()  # negative definite
+    assert np.allclose(newton_step(g, S), -np.linalg.solve(S, g), rtol=1e-12, atol=0)
+    assert calls == {"cho_factor": 2, "cho_solve": 1, "lu_factor": 1}
+    r = Rosenbrock()
+    res = newton(r.f, r.grad, r.hessian, r.start)
+    assert res.success and calls["cho_factor"] == 2 + res.nhev and calls["lu_factor"] == 1
 
 
 # ---------------------------------------------------------------------- convergence rate

@@ -149,8 +149,8 @@ def strong_wolfe(f_and_grad, x, fx, g, p, alpha0: float = 1.0, c1: float = 1e-4,
     where :math:`\phi(\alpha) = f(x + \alpha p)`, :math:`\phi'(\alpha) = \nabla f(x+\alpha
     p)^\top p`. The first phase tries :math:`\alpha_0` and extrapolates (cubic interpolation,
     at most 10-fold) until an interval must contain such a step; ``zoom`` then shrinks the
-    interval by safeguarded cubic interpolation (bisection when the cubic is useless or lands
-    within 10% of an end).
+    interval by safeguarded cubic interpolation (bisection when the cubic is useless; a trial
+    within 10% of an end is moved 10% inside when the previous one was that close too).
 
     Args:
         f_and_grad: ``f_and_grad(x) -> (f, g)``; one call counts as one evaluation.
@@ -209,7 +209,14 @@ def _strong_wolfe(f_and_grad, x, f0, g0, p, alpha, c1, c2, max_iter):
 
 def _zoom(f_and_grad, x, f0, d0, p, lo, hi, c1, c2, nfev, max_iter):
     """Algorithm 3.6: ``lo`` has the lowest value so far with sufficient decrease, and the
-    interval between ``lo`` and ``hi`` contains a strong-Wolfe step."""
+    interval between ``lo`` and ``hi`` contains a strong-Wolfe step.
+
+    A trial within 10% of an end of the interval is taken as interpolated once (on a
+    quadratic the first interpolation is the exact minimizer, often close to ``lo`` after an
+    overshooting unit step) and moved 10% inside only if the previous trial was that close
+    too, so the interval keeps shrinking (the insufficient-progress rule of PyTorch's
+    ``_strong_wolfe``)."""
+    near_end = False
     while nfev < max_iter:
         a, b = lo[0], hi[0]
         width = abs(b - a)
@@ -219,8 +226,13 @@ def _zoom(f_and_grad, x, f0, d0, p, lo, hi, c1, c2, nfev, max_iter):
         left, right = min(a, b), max(a, b)
         if t is None or not left <= t <= right:
             t = 0.5 * (a + b)  # bisection when the cubic is missing or outside the interval
-        else:  # keep 10% away from either end so the interval shrinks
-            t = min(max(t, left + 0.1 * width), right - 0.1 * width)
+            near_end = False
+        elif min(t - left, right - t) < 0.1 * width:
+            if near_end:  # twice in a row: keep 10% away from either end
+                t = min(max(t, left + 0.1 * width), right - 0.1 * width)
+            near_end = not near_end
+        else:
+            near_end = False
         f_t, g_t, d_t = _evaluate(f_and_grad, x, t, p)
         nfev += 1
         if f_t > f0 + c1 * t * d0 or f_t >= lo[1]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.linalg
 
 from .. import _checks
 from .linesearch import backtracking
@@ -27,8 +28,10 @@ __all__ = ["newton_step", "newton"]
 
 
 def newton_step(g, H) -> np.ndarray:
-    r"""The Newton direction: the solution of :math:`H p = -g`, by a Cholesky factorization when
-    :math:`H` is positive definite and an LU solve otherwise (never an explicit inverse).
+    r"""The Newton direction: the solution of :math:`H p = -g`, by a Cholesky factorization
+    :math:`H = LL^\top` and two triangular solves when :math:`H` is positive definite
+    (``scipy.linalg.cho_factor``, ``cho_solve``) and an LU solve otherwise (never an explicit
+    inverse).
 
     Args:
         g: the gradient, shape ``(d,)``.
@@ -49,15 +52,24 @@ def newton_step(g, H) -> np.ndarray:
     if g.ndim != 1 or H.shape != (g.size, g.size):
         raise ValueError(f"newton_step: H must have shape (d, d) for g of shape (d,), got "
                          f"{H.shape} and {g.shape}")
+    p = _cholesky_step(g, H)
+    if p is not None:
+        return p
+    sv = np.linalg.svd(H, compute_uv=False)
+    if not sv[-1] > g.size * np.finfo(np.float64).eps * sv[0]:
+        raise np.linalg.LinAlgError("newton_step: H is singular")
+    return scipy.linalg.lu_solve(scipy.linalg.lu_factor(H, check_finite=False), -g,
+                                 check_finite=False)
+
+
+def _cholesky_step(g, H):
+    """:math:`-H^{-1}g` from :math:`H = LL^\top` and two triangular solves, or ``None`` if the
+    factorization fails (:math:`H` not positive definite)."""
     try:
-        L = np.linalg.cholesky(H)
+        factor = scipy.linalg.cho_factor(H, lower=True, check_finite=False)
     except np.linalg.LinAlgError:
-        sv = np.linalg.svd(H, compute_uv=False)
-        if not sv[-1] > g.size * np.finfo(np.float64).eps * sv[0]:
-            raise np.linalg.LinAlgError("newton_step: H is singular") from None
-        return np.linalg.solve(H, -g)
-    z = np.linalg.solve(L, -g)  # L z = -g, then L^T p = z (general solves; d is small)
-    return np.linalg.solve(L.T, z)
+        return None
+    return scipy.linalg.cho_solve(factor, -g, check_finite=False)
 
 
 def _modified_direction(g, H, fallback: str) -> np.ndarray:
@@ -73,14 +85,6 @@ def _modified_direction(g, H, fallback: str) -> np.ndarray:
     lam, Q = np.linalg.eigh(H)
     delta = math.sqrt(np.finfo(np.float64).eps) * max(1.0, float(np.max(np.abs(lam))))
     return -Q @ ((Q.T @ g) / np.maximum(np.abs(lam), delta))
-
-
-def _is_positive_definite(H) -> bool:
-    try:
-        np.linalg.cholesky(H)
-    except np.linalg.LinAlgError:
-        return False
-    return True
 
 
 def _finite(*values) -> bool:
@@ -173,9 +177,8 @@ def newton(fun, grad, hess, x0, damped: bool = True, tol: float = 1e-8, max_iter
             return done(3, f"Non-finite Hessian at iteration {k}.")
         used_fallback = False
         if damped:
-            if _is_positive_definite(H):
-                p = newton_step(g, H)
-            else:
+            p = _cholesky_step(g, H)  # one factorization: the test and the solve
+            if p is None:
                 p = _modified_direction(g, H, fallback)
                 used_fallback = True
                 n_fallback += 1
