@@ -73,9 +73,9 @@ class Adam(Optimizer):
             grad = grad + wd * param
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= beta1
-        m += (1 - beta1) * grad
+        _arrays.add_scaled_(m, 1 - beta1, grad)  # m = beta1 * m + (1 - beta1) * grad
         v *= beta2
-        v += (1 - beta2) * grad * grad
+        _arrays.add_product_(v, 1 - beta2, grad, grad)  # v = beta2 * v + (1 - beta2) * grad^2
         if h["amsgrad"]:
             state["max_exp_avg_sq"] = v = _arrays.maximum(state["max_exp_avg_sq"], v)
         # The bias corrections are scalars, so they go on the small side (as torch does) and
@@ -84,7 +84,7 @@ class Adam(Optimizer):
         denom = _arrays.sqrt(v)
         denom /= math.sqrt(1 - beta2**t)
         denom += h["eps"]
-        param -= lr / (1 - beta1**t) * m / denom
+        _arrays.add_ratio_(param, -lr / (1 - beta1**t), m, denom)  # param -= step * m / denom
 
 
 class AdamW(Adam):

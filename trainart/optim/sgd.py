@@ -63,7 +63,7 @@ class SGD(Optimizer):
             else:
                 buf = state["momentum_buffer"]
                 buf *= mu
-                buf += (1 - tau) * grad if tau else grad  # no scaled copy when tau = 0
+                _arrays.add_scaled_(buf, 1 - tau, grad)  # buf = mu * buf + (1 - tau) * grad
             buf = state["momentum_buffer"]
             grad = grad + mu * buf if self.defaults["nesterov"] else buf
-        param -= lr * grad
+        _arrays.add_scaled_(param, -lr, grad)  # param -= lr * grad
