@@ -80,10 +80,12 @@ def shape(x) -> tuple:
 
 
 # ---------------------------------------------------------------------------------------
-# Fused in-place updates. On tensors they are torch's own fused kernels; on NumPy arrays they
-# run block by block through one small scratch buffer, so no full-size temporary is made and
-# the data stays in the CPU cache between the two passes (NumPy has no fused multiply-add).
-# Elementwise, the result is the one the plain expression in each docstring gives.
+# In-place updates without full-size temporaries. On large NumPy arrays they run block by block
+# through one small scratch buffer, so the data stays in the CPU cache between the two passes
+# (NumPy has no fused multiply-add). Elementwise the operations are exactly those of the plain
+# expression in each docstring, which tensors (and small or strided arrays) evaluate directly:
+# torch's fused kernels (add_(alpha=), addcmul_, addcdiv_) would be faster on tensors but round
+# differently, and would change every number the chapters print.
 # ---------------------------------------------------------------------------------------
 
 _BLOCK = 1 << 16  # elements per block: 256 KiB of float32, a comfortable fit in L2 cache
@@ -93,9 +95,9 @@ def _blockwise(x, *others) -> bool:
     """True when ``x`` and ``others`` are C-contiguous NumPy arrays of one shape, large
     enough for blocking to pay off."""
     arrays = (x, *others)
-    return (x.size > _BLOCK and x.flags.writeable
-            and all(isinstance(a, np.ndarray) and a.shape == x.shape and a.flags.c_contiguous
-                    for a in arrays))
+    return (all(isinstance(a, np.ndarray) and a.shape == x.shape and a.flags.c_contiguous
+                for a in arrays)
+            and x.size > _BLOCK and x.flags.writeable)
 
 
 def _blocks(n: int):
@@ -104,9 +106,7 @@ def _blocks(n: int):
 
 
 def add_scaled_(x, alpha: float, y):
-    """``x += alpha * y`` in place (torch: ``x.add_(y, alpha=alpha)``); returns ``x``."""
-    if is_tensor(x):
-        return x.add_(y, alpha=alpha)
+    """``x += alpha * y`` in place; returns ``x``."""
     if not _blockwise(x, y):
         x += alpha * y
         return x
@@ -120,9 +120,7 @@ def add_scaled_(x, alpha: float, y):
 
 
 def add_product_(x, alpha: float, y, z):
-    """``x += alpha * y * z`` in place (torch: ``x.addcmul_(y, z, value=alpha)``)."""
-    if is_tensor(x):
-        return x.addcmul_(y, z, value=alpha)
+    """``x += alpha * y * z`` in place; returns ``x``."""
     if not _blockwise(x, y, z):
         x += alpha * y * z
         return x
@@ -137,9 +135,7 @@ def add_product_(x, alpha: float, y, z):
 
 
 def add_ratio_(x, alpha: float, y, z):
-    """``x += alpha * y / z`` in place (torch: ``x.addcdiv_(y, z, value=alpha)``)."""
-    if is_tensor(x):
-        return x.addcdiv_(y, z, value=alpha)
+    """``x += alpha * y / z`` in place; returns ``x``."""
     if not _blockwise(x, y, z):
         x += alpha * y / z
         return x
