@@ -276,6 +276,16 @@ def penalized_loss(l1: float = 0.0, l2: float = 0.0, params=None):
     return loss_fn
 
 
+def _tied_pairs(owner: str, params_a, params_b) -> tuple[list, list, bool]:
+    """Both parameter lists, checked to be of one kind (arrays or tensors) and to pair up."""
+    a, ta = _param_list(owner, params_a, "params_a")
+    b, tb = _param_list(owner, params_b, "params_b")
+    if ta != tb:
+        raise TypeError(f"{owner}: params_a and params_b must both be arrays or both tensors")
+    _check_pairs(owner, a, b)
+    return a, b, ta
+
+
 def _check_pairs(owner: str, a: list, b: list) -> None:
     if len(a) != len(b):
         raise ValueError(f"{owner}: params_a and params_b must have the same length, "
@@ -307,12 +317,7 @@ def tying_penalty(params_a, params_b, lam: float):
     Reference: Goodfellow et al. (2016), *Deep Learning*, sec. 7.9.
     """
     lam = _checks.non_negative("tying_penalty", "lam", lam)
-    a, ta = _param_list("tying_penalty", params_a, "params_a")
-    b, tb = _param_list("tying_penalty", params_b, "params_b")
-    if ta != tb:
-        raise TypeError("tying_penalty: params_a and params_b must both be arrays or both "
-                        "tensors")
-    _check_pairs("tying_penalty", a, b)
+    a, b, ta = _tied_pairs("tying_penalty", params_a, params_b)
     if ta:
         return 0.5 * lam * sum(((pa - pb) ** 2).sum() for pa, pb in zip(a, b))
     return float(0.5 * lam * sum(np.sum((pa - pb) ** 2) for pa, pb in zip(a, b)))
@@ -326,12 +331,7 @@ def tying_penalty_grad(params_a, params_b, lam: float) -> tuple[list, list]:
         ``(grads_a, grads_b)``, lists of arrays (or detached tensors).
     """
     lam = _checks.non_negative("tying_penalty_grad", "lam", lam)
-    a, ta = _param_list("tying_penalty_grad", params_a, "params_a")
-    b, tb = _param_list("tying_penalty_grad", params_b, "params_b")
-    if ta != tb:
-        raise TypeError("tying_penalty_grad: params_a and params_b must both be arrays or "
-                        "both tensors")
-    _check_pairs("tying_penalty_grad", a, b)
+    a, b, ta = _tied_pairs("tying_penalty_grad", params_a, params_b)
     if ta:
         a, b = [p.detach() for p in a], [p.detach() for p in b]
     grads_a = [lam * (pa - pb) for pa, pb in zip(a, b)]
