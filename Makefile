@@ -15,11 +15,13 @@ export PYTHONHASHSEED := 0
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup book test unit notebooks site lint serve lab clean exercises grade bench bench-grading
+.PHONY: help setup execute book test test-portable unit notebooks site lint serve lab clean \
+	exercises grade bench bench-grading
 
 help:
 	@echo "make book   - set up .venv, execute every chapter and build _build/html"
 	@echo "make test   - set up .venv, run unit tests, nbval on the chapters, the book build and the browser test"
+	@echo "make test-portable - unit tests and nbval on the chapters under two more CPU-kernel settings"
 	@echo "make serve  - serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make lab    - JupyterLab with trainart importable"
 	@echo "make grade DIR=submissions - grade a folder of notebooks into grading-out/"
@@ -34,27 +36,48 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
+# Parallel workers each get one BLAS thread: oversubscribed OpenBLAS threads spin.
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+# Every chapter executes once, $(JOBS) at a time, into the jupyter-cache that the book build
+# and the nbval check both read (a chapter re-runs only when it or trainart changed).
+CACHE := _build/.jupyter_cache
+execute: $(STAMP)
+	$(ONE_THREAD) $(BIN)/python tools/execute_chapters.py --cache $(CACHE) --jobs $(JOBS)
+
 # -n: nitpicky references, -W: warnings are errors, --keep-going: report them all.
-book: $(STAMP)
+book: execute
 	$(BIN)/jupyter-book build . --builder html -n -W --keep-going
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Parallel pytest workers each get one BLAS thread: oversubscribed OpenBLAS threads spin.
-ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-
 unit: $(STAMP)
 	$(ONE_THREAD) $(BIN)/pytest -n $(JOBS) -m "not site" tests
 
-notebooks: $(STAMP)
-	$(ONE_THREAD) $(BIN)/pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout 300 chapters
+# nbval's comparison (cells tagged nbval-check-output) over the executions in the cache.
+NBVAL_FROM := $(BIN)/python -m pytest -p tools.nbval_cache --nbval-from-cache
+notebooks: execute
+	$(NBVAL_FROM) $(CACHE) chapters
 
 site: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest -m site tests
 
-test: lint unit notebooks book site
+test: lint unit book notebooks site
+
+# The same proofs under other CPU kernels (OpenBLAS's core type, ATEN's vector ISA): what a
+# student's laptop or another CI machine selects. Each setting has its own cache.
+setting_haswell := OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2
+setting_sandybridge := OPENBLAS_CORETYPE=Sandybridge ATEN_CPU_CAPABILITY=default
+test-portable: portable-haswell portable-sandybridge
+
+portable-%: $(STAMP)
+	@test -n "$(setting_$*)" || { echo "no setting named $*"; exit 2; }
+	@echo "== $(setting_$*)"
+	env $(setting_$*) $(ONE_THREAD) $(BIN)/pytest -n $(JOBS) -m "not site" tests
+	env $(setting_$*) $(ONE_THREAD) $(BIN)/python tools/execute_chapters.py \
+		--cache _build/portable/$*/.jupyter_cache --jobs $(JOBS)
+	$(NBVAL_FROM) _build/portable/$*/.jupyter_cache chapters
 
 serve:
 	@test -f _build/html/index.html || $(MAKE) book
