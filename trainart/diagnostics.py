@@ -28,10 +28,12 @@ import math
 import sys
 from collections.abc import Mapping
 
-import matplotlib.pyplot as plt
 import numpy as np
 
+from ._lazy import lazy_import
 from .optim.base import _named_params
+
+plt = lazy_import("matplotlib.pyplot")
 
 __all__ = [
     "layer_stats", "mlp_stats", "torch_values", "torch_stats", "format_stats",

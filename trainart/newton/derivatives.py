@@ -11,10 +11,12 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import torch
-from torch.func import functional_call, grad, hessian
 
 from .. import _checks
+from .._lazy import lazy_import
+
+torch = lazy_import("torch")
+torch_func = lazy_import("torch.func")
 
 __all__ = [
     "numerical_gradient", "numerical_hessian", "torch_gradient", "torch_hessian",
@@ -135,7 +137,7 @@ def _hessian(f):
         warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated",
                                 category=DeprecationWarning)
         import torch._decomp.decompositions_for_jvp  # noqa: F401
-    return hessian(f)
+    return torch_func.hessian(f)
 
 
 def torch_gradient(f, x):
@@ -151,7 +153,7 @@ def torch_gradient(f, x):
     Reference: PyTorch documentation, ``torch.func.grad``.
     """
     t, to_numpy = _as_tensor("torch_gradient", x)
-    g = grad(f)(t)
+    g = torch_func.grad(f)(t)
     return g.detach().numpy() if to_numpy else g
 
 
@@ -255,7 +257,7 @@ def model_hessian(model, loss_fn, X, y) -> np.ndarray:
     X, y = _tensor64(X), _tensor64(y)
 
     def loss(vec):
-        return loss_fn(functional_call(model, _unflatten(named, vec), (X,)), y)
+        return loss_fn(torch_func.functional_call(model, _unflatten(named, vec), (X,)), y)
 
     theta = torch.from_numpy(flat_params(model))
     return _hessian(loss)(theta).detach().numpy()
@@ -299,7 +301,7 @@ def model_objective(model, X, y, loss_fn=None, weight_decay: float = 0.0):
     X, y = _tensor64(X), _tensor64(y)
 
     def objective(vec):
-        loss = loss_fn(functional_call(model, _unflatten(named, vec), (X,)), y)
+        loss = loss_fn(torch_func.functional_call(model, _unflatten(named, vec), (X,)), y)
         if lam:
             loss = loss + 0.5 * lam * torch.dot(vec, vec)
         return loss

@@ -18,11 +18,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.linalg
 
 from .. import _checks
+from .._lazy import lazy_import
 from .linesearch import backtracking
 from .result import OptimizeResult, record
+
+scipy = lazy_import("scipy")
 
 __all__ = ["newton_step", "newton"]
 

@@ -23,9 +23,23 @@ from .adversarial import *  # noqa: F403
 from .augment import *  # noqa: F403
 from .early_stopping import *  # noqa: F403
 from .ensembles import *  # noqa: F403
-from .penalties import *  # noqa: F403
 from .pruning import *  # noqa: F403
 from .transfer import *  # noqa: F403
 
 __all__ = [*penalties.__all__, *pruning.__all__, *ensembles.__all__, *adversarial.__all__,
            *augment.__all__, *transfer.__all__, *early_stopping.__all__]
+
+# Everything of penalties but the torch.nn.Module subclass (SharedTrunk), which is imported on
+# first access so that importing trainart.regularize does not load torch.
+globals().update({name: getattr(penalties, name) for name in penalties.__all__
+                  if name not in penalties._LAZY})
+
+
+def __getattr__(name: str):
+    if name in penalties._LAZY:
+        return getattr(penalties, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *penalties._LAZY})

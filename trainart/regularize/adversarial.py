@@ -18,11 +18,13 @@ examples", ICLR.
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from .. import _checks
+from .._lazy import lazy_import
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
+nn = lazy_import("torch.nn")
 
 __all__ = ["fgsm", "adversarial_loss", "accuracy_under_fgsm"]
 

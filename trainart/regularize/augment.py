@@ -23,10 +23,12 @@ The ``*_loss`` functions return a ``loss_fn(model, xb, yb)`` for
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from .. import _checks
+from .._lazy import lazy_import
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
 
 __all__ = [
     "random_shift",

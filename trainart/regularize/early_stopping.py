@@ -17,9 +17,11 @@ import copy
 import math
 
 import numpy as np
-from torch import nn
 
 from .. import _checks
+from .._lazy import lazy_import
+
+nn = lazy_import("torch.nn")
 
 __all__ = ["EarlyStopping"]
 

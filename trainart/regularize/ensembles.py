@@ -18,12 +18,14 @@ References: Breiman (1996), "Bagging predictors"; Goodfellow, Bengio and Courvil
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from .. import _checks
+from .._lazy import lazy_import
 from ..data import Dataset
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
+nn = lazy_import("torch.nn")
 
 __all__ = ["bootstrap_indices", "bagging", "ensemble_predict_proba", "ensemble_vote",
            "accuracy"]

@@ -25,11 +25,13 @@ Loshchilov and Hutter (2019), "Decoupled weight decay regularization".
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from .. import _checks
+from .._lazy import lazy_import
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
+nn = lazy_import("torch.nn")
 
 __all__ = [
     "l2_penalty",
@@ -44,7 +46,7 @@ __all__ = [
     "tying_penalty",
     "tying_penalty_grad",
     "tied_loss",
-    "SharedTrunk",
+    "SharedTrunk",  # noqa: F822 (imported on first access, see __getattr__)
     "share_parameters_",
 ]
 
@@ -371,58 +373,21 @@ def tied_loss(reference_model, lam: float):
     return loss_fn
 
 
-class SharedTrunk(nn.Module):
-    """Hard parameter sharing for multi-task learning: one trunk, one head per task.
+# SharedTrunk subclasses torch.nn.Module, so it lives in ._shared_trunk and is imported on
+# first access (PEP 562): importing this module does not load torch.
+_LAZY = ("SharedTrunk",)
 
-    ``trunk: Linear -> ReLU -> ... -> Linear -> ReLU`` maps the input to a shared
-    representation; ``heads[task]`` (a ``Linear``) maps it to that task's logits. Every
-    task's gradient updates the trunk, which is the regularizer: the trunk must serve all.
 
-    Args:
-        in_features: input dimension.
-        trunk_sizes: widths of the trunk's hidden layers, e.g. ``[64, 32]`` (at least one).
-        head_sizes: ``{task name: number of classes}``.
-        seed: the weights depend only on it (the global torch generator is left untouched).
+def __getattr__(name: str):
+    if name == "SharedTrunk":
+        from ._shared_trunk import SharedTrunk
 
-    Example::
+        return SharedTrunk
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-        net = SharedTrunk(64, [32], {"digit": 10, "parity": 2}, seed=0)
-        logits = net(x, "parity")
 
-    Reference: Caruana (1997), "Multitask learning"; Goodfellow et al. (2016), sec. 7.7.
-    """
-
-    def __init__(self, in_features: int, trunk_sizes, head_sizes: dict, seed: int = 0):
-        super().__init__()
-        owner = "SharedTrunk"
-        in_features = _checks.positive_int(owner, "in_features", in_features)
-        trunk_sizes = list(trunk_sizes)
-        if not trunk_sizes:
-            raise ValueError(f"{owner}: trunk_sizes must hold at least one width")
-        for i, s in enumerate(trunk_sizes):
-            _checks.positive_int(owner, f"trunk_sizes[{i}]", s)
-        if not isinstance(head_sizes, dict) or not head_sizes:
-            raise ValueError(f"{owner}: head_sizes must be a non-empty dict "
-                             f"{{task: n_classes}}, got {head_sizes!r}")
-        for task, n in head_sizes.items():
-            if not isinstance(task, str) or not task or "." in task:
-                raise ValueError(f"{owner}: head_sizes keys must be non-empty task names "
-                                 f"without dots, got {task!r}")
-            _checks.positive_int(owner, f"head_sizes[{task!r}]", n)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            layers, width = [], in_features
-            for s in trunk_sizes:
-                layers += [nn.Linear(width, s), nn.ReLU()]
-                width = s
-            self.trunk = nn.Sequential(*layers)
-            self.heads = nn.ModuleDict({t: nn.Linear(width, n) for t, n in head_sizes.items()})
-
-    def forward(self, x, task: str):
-        if task not in self.heads:
-            raise ValueError(f"SharedTrunk: task must be one of {list(self.heads)}, "
-                             f"got {task!r}")
-        return self.heads[task](self.trunk(x))
+def __dir__():
+    return sorted({*globals(), *_LAZY})
 
 
 def share_parameters_(module_a, module_b, names) -> list[str]:

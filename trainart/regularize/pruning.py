@@ -24,11 +24,13 @@ import copy
 import math
 
 import numpy as np
-import torch
-from torch import nn
 
 from .. import _checks
+from .._lazy import lazy_import
 from .penalties import _param_list, weight_params
+
+torch = lazy_import("torch")
+nn = lazy_import("torch.nn")
 
 __all__ = ["magnitude_masks", "apply_masks_", "mask_hook", "sparsity", "iterative_pruning"]
 

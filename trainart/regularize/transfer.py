@@ -16,8 +16,11 @@ deep neural networks?"; CS231n, "Transfer learning".
 from __future__ import annotations
 
 import numpy as np
-import torch
-from torch import nn
+
+from .._lazy import lazy_import
+
+torch = lazy_import("torch")
+nn = lazy_import("torch.nn")
 
 __all__ = ["freeze_", "unfreeze_", "replace_head", "count_trainable", "trainable_parameters"]
 
