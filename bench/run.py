@@ -5,14 +5,15 @@
 Groups (one module each): ``optimizers`` (a step of SGD-momentum and Adam against
 ``torch.optim``), ``batchnorm`` (forward + backward against torch autograd),
 ``quasi_newton`` (L-BFGS and BFGS against ``scipy.optimize.minimize``), ``grading``
-(seconds per submission on 1 and 2 workers), ``book`` (each chapter, the cold and cached
-book builds). The first three run on one thread on both sides (``torch.set_num_threads(1)``,
-``threadpoolctl.threadpool_limits(1)``); grading and the book use the machine as
-``make grade`` and ``make book`` do.
+(seconds per submission on 1 and 2 workers), ``book`` (each chapter, the cold ``make book``
+with its single parallel execution, the cached rebuild), ``suite`` (a fresh clone's
+``make test``, installation aside). The first three run on one thread on both sides
+(``torch.set_num_threads(1)``, ``threadpoolctl.threadpool_limits(1)``); grading, the book
+and the suite use the machine as ``make grade``, ``make book`` and ``make test`` do.
 
 Targets are rows that say pass or FAIL; a missed target does not make the command fail
 (benchmarks are not tests). ``--smoke`` runs the timed groups at tiny sizes and only lists
-what the grading and book groups would do, in seconds: ``tests/test_bench.py`` runs it.
+what the grading, book and suite groups would do, in seconds: ``tests/test_bench.py`` runs it.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ import sys
 import time
 from pathlib import Path
 
-from . import batchnorm, book, grading, optimizers, quasi_newton, report
+from . import batchnorm, book, grading, optimizers, quasi_newton, report, suite
 from .timing import one_thread
 
 GROUPS = {"optimizers": optimizers, "batchnorm": batchnorm, "quasi_newton": quasi_newton,
-          "grading": grading, "book": book}
+          "grading": grading, "book": book, "suite": suite}
 ONE_THREAD_GROUPS = ("optimizers", "batchnorm", "quasi_newton")
 
 

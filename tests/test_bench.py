@@ -25,6 +25,7 @@ from bench import (  # noqa: E402
     quasi_newton,
     report,
     run,
+    suite,
     timing,
 )
 from trainart.gradcheck import numerical_gradient  # noqa: E402
@@ -37,7 +38,7 @@ def test_smoke_run_writes_every_group(tmp_path, capsys):
     data = json.loads(out.read_text())
     groups = {r["group"] for r in data["rows"]}
     assert groups == {optimizers.GROUP, batchnorm.GROUP, quasi_newton.GROUP, grading.GROUP,
-                      book.GROUP}
+                      book.GROUP, suite.GROUP}
     assert data["smoke"] is True
     assert set(data["meta"]["group_seconds"]) == set(run.GROUPS)
     timed = [r for r in data["rows"] if r["ratio"] is not None]
