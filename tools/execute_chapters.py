@@ -61,6 +61,10 @@ def _execute(path: str, allow_errors: bool) -> tuple[str, str, float, str | None
     return path, nbformat.writes(result.nb), result.time, result.exc_string
 
 
+def _display(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _cached_and_current(cache, path: Path, key: str) -> bool:
     nb = nbformat.read(path, as_version=4)
     try:
@@ -83,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.cache.db import NbProjectRecord
 
     cache = get_cache(str(args.cache))
     key = environment_key()
@@ -98,12 +103,14 @@ def main(argv: list[str] | None = None) -> int:
         futures = [pool.submit(_execute, str(p), args.allow_errors) for p in todo]
         for future in as_completed(futures):
             path, text, seconds, error = future.result()
-            name = Path(path).relative_to(ROOT)
-            if error is not None:
+            name = _display(Path(path))
+            record = cache.add_nb_to_project(path)
+            if error is not None:  # kept with the notebook, for tools/nbval_cache.py to show
+                NbProjectRecord.set_traceback(record.uri, error, cache.db)
                 failed.append(name)
                 print(f"FAILED {name} ({seconds:.1f} s)\n{error}", flush=True)
                 continue
-            record = cache.add_nb_to_project(path)
+            NbProjectRecord.remove_tracebacks([record.pk], cache.db)
             cache.cache_notebook_bundle(
                 CacheBundleIn(nbformat.reads(text, as_version=4), record.uri,
                               data={"execution_seconds": seconds, "environment": key}),
