@@ -43,26 +43,131 @@ class Assembled:
     flags: list[str] = field(default_factory=list)
 
 
+MAX_BYTES = 16 * 2**20  # a submission larger than this is refused before it is read
+MAX_DEPTH = 64  # JSON nesting (a notebook needs about 6)
+MAX_CELLS = 2000
+
+
+def _text(value, where: str) -> str:
+    """A cell's source: a string or a list of strings."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "".join(value)
+    raise SubmissionError(f"not a valid notebook: {where} is a {type(value).__name__}, "
+                          f"not text")
+
+
+def _dict(value, where: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SubmissionError(f"not a valid notebook: {where} is a {type(value).__name__}, "
+                              f"not an object")
+    return value
+
+
 def load_notebook(path: Path):
-    """Read ``path`` as a notebook, or raise :class:`SubmissionError` saying why not."""
+    """Read ``path`` as a notebook, or raise :class:`SubmissionError` saying why not.
+
+    The size is checked before the file is read and the nesting before it is parsed; then
+    every part the grader uses is validated (a cell's type, id, source and metadata, the
+    notebook's metadata). nbformat 3 notebooks (``worksheets``) are upgraded. The result is
+    a fresh nbformat 4 notebook holding only those parts.
+    """
     if path.suffix != ".ipynb":
         raise SubmissionError(f"not a notebook: {path.name} is not a .ipynb file")
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise SubmissionError(f"not gradable: {path.name} is {size / 2**20:.0f} MB, more "
+                                  f"than the {MAX_BYTES // 2**20} MB a notebook may have "
+                                  f"(clear its outputs)")
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise SubmissionError(f"not readable: {path.name} ({e.strerror})") from None
+    if len(data) > MAX_BYTES:
+        raise SubmissionError(f"not gradable: {path.name} is larger than "
+                              f"{MAX_BYTES // 2**20} MB")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise SubmissionError(f"not a notebook: {path.name} is not UTF-8 text") from None
+    from .wire import json_depth_ok
+
+    if not json_depth_ok(text, MAX_DEPTH):
+        raise SubmissionError(f"not a notebook: {path.name} nests its JSON more than "
+                              f"{MAX_DEPTH} levels deep")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as e:
         raise SubmissionError(f"not a notebook: {path.name} is not valid JSON "
                               f"(line {e.lineno}, column {e.colno}: {e.msg})") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+    except (RecursionError, ValueError):
+        raise SubmissionError(f"not a notebook: {path.name} is not valid JSON") from None
+    if not isinstance(raw, dict):
         raise SubmissionError(f"not a notebook: {path.name} has no list of cells")
-    try:
-        return nbformat.reads(text, as_version=4)
-    except Exception as e:  # nbformat raises several kinds for malformed notebooks
-        raise SubmissionError(f"not a notebook: {path.name} could not be read "
-                              f"({type(e).__name__})") from None
+    version = raw.get("nbformat", 4 if "cells" in raw else None)
+    if version == 3 or "worksheets" in raw and "cells" not in raw:
+        sheets = raw.get("worksheets")
+        if not isinstance(sheets, list) or not all(isinstance(w, dict) for w in sheets):
+            raise SubmissionError(f"not a notebook: {path.name} is nbformat 3 without "
+                                  f"a list of worksheets")
+        cells = []
+        for w in sheets:
+            if not isinstance(w.get("cells", []), list):
+                raise SubmissionError(f"not a notebook: {path.name} has a worksheet whose "
+                                      f"cells are not a list")
+            cells += w.get("cells", [])
+        v3 = True
+    elif version == 4 or (version is None and "cells" in raw):
+        cells, v3 = raw.get("cells"), False
+        if not isinstance(cells, list):
+            raise SubmissionError(f"not a notebook: {path.name} has no list of cells")
+    else:
+        raise SubmissionError(f"not a notebook: {path.name} is nbformat {version!r}; only "
+                              f"nbformat 3 and 4 are read")
+    if len(cells) > MAX_CELLS:
+        raise SubmissionError(f"not gradable: {path.name} has {len(cells)} cells, more "
+                              f"than {MAX_CELLS}")
+    meta = _dict(raw.get("metadata"), "the notebook's metadata")
+    nb = nbformat.v4.new_notebook()
+    trainart_meta = _dict(meta.get("trainart"), "metadata.trainart")
+    exercise = trainart_meta.get("exercise")
+    if exercise is not None and not isinstance(exercise, str):
+        raise SubmissionError("not a valid notebook: metadata.trainart.exercise is not text")
+    nb.metadata["trainart"] = {"exercise": exercise} if exercise else {}
+    kernelspec = _dict(meta.get("kernelspec"), "metadata.kernelspec")
+    if isinstance(kernelspec.get("name"), str):
+        nb.metadata["kernelspec"] = {"name": kernelspec["name"][:100]}
+    for i, cell in enumerate(cells):
+        where = f"cell {i}"
+        if not isinstance(cell, dict):
+            raise SubmissionError(f"not a valid notebook: {where} is a "
+                                  f"{type(cell).__name__}, not an object")
+        kind = cell.get("cell_type")
+        if not isinstance(kind, str):
+            raise SubmissionError(f"not a valid notebook: {where} has no cell_type")
+        _dict(cell.get("metadata"), f"the metadata of {where}")
+        key = "input" if v3 and kind == "code" else "source"
+        source = _text(cell.get(key, ""), f"the source of {where}")
+        if kind == "code":
+            new = nbformat.v4.new_code_cell(source)
+        elif kind in ("markdown", "heading", "raw"):
+            new = nbformat.v4.new_markdown_cell(source)
+        else:
+            raise SubmissionError(f"not a valid notebook: {where} has cell_type {kind!r}")
+        cell_id = cell.get("id")
+        if cell_id is not None:
+            if not isinstance(cell_id, str) or len(cell_id) > 64:
+                raise SubmissionError(f"not a valid notebook: the id of {where} is not a "
+                                      f"short string")
+            new["id"] = cell_id
+        else:
+            new.pop("id", None)
+        nb.cells.append(new)
+    return nb
 
 
 def _solution_ids(nb) -> list[str]:

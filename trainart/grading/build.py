@@ -49,6 +49,8 @@ def _notebook(exercise: Exercise, *, hidden: bool, solutions: bool):
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["trainart"] = {"exercise": exercise.name, "title": exercise.title,
                                "total_points": exercise.total_points}
+    if exercise.off_limits:
+        nb.metadata["trainart"]["off_limits"] = exercise.off_limits
     markdown = 0
     for cell in exercise.cells:
         if cell.hidden and not hidden:

@@ -9,16 +9,43 @@ On leaving the block it prints exactly one line: ``PASS: <what>`` or ``FAIL: <wh
 Whatever the student's code prints inside the block is swallowed, so a function that prints
 a fake "PASS" changes nothing, and an exception in the student's code becomes a FAIL line
 with its message (never a traceback). The messages give errors and shapes, never the
-expected values, so hidden checks stay hidden. nbval compares the line with the one the
-reference solution printed; the grader turns the comparison into points.
+expected values, so hidden checks stay hidden.
+
+When the grader runs the checks (:mod:`~trainart.grading.runner`) they run in the grader's
+own process, not in the student's kernel, inside :func:`recording`: ``check`` then prints
+nothing and appends ``(passed, message)`` to the recording instead. Printing is for the
+exercise builder and for a notebook opened in Jupyter.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import re
+import threading
 
 import numpy as np
+
+_state = threading.local()
+
+
+@contextlib.contextmanager
+def recording():
+    """Within this block (per thread), checks append ``(passed, message)`` to the list it
+    yields instead of printing."""
+    previous = getattr(_state, "sink", None)
+    _state.sink = sink = []
+    try:
+        yield sink
+    finally:
+        _state.sink = previous
+
+
+def clean(text: str, limit: int = 300) -> str:
+    """``text`` with control characters removed and at most ``limit`` characters."""
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", "",
+                  str(text)).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class CheckFailed(AssertionError):
@@ -34,21 +61,33 @@ class check:
         self._redirect = contextlib.redirect_stdout(self._captured)
 
     def __enter__(self) -> check:
-        self._redirect.__enter__()
+        self._sink = getattr(_state, "sink", None)
+        if self._sink is None:
+            self._redirect.__enter__()
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        self._redirect.__exit__(None, None, None)
-        if exc_type is None:
+    def _verdict(self, passed: bool, why: str = "") -> None:
+        if self._sink is not None:
+            self._sink.append((passed, clean(why, 400)))
+        elif passed:
             print(f"PASS: {self.what}")
+        else:
+            print(f"FAIL: {self.what}: {why}")
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if self._sink is None:
+            self._redirect.__exit__(None, None, None)
+        if exc_type is None:
+            self._verdict(True)
             return False
         if issubclass(exc_type, CheckFailed):
-            print(f"FAIL: {self.what}: {exc}")
+            self._verdict(False, str(exc))
         elif issubclass(exc_type, NotImplementedError):
-            print(f"FAIL: {self.what}: not implemented yet")
+            self._verdict(False, "not implemented yet")
         elif issubclass(exc_type, Exception):
-            print(f"FAIL: {self.what}: your code raised {exc_type.__name__}: {_short(exc)}")
-        else:  # KeyboardInterrupt (a time-out), SystemExit: let the grader see them
+            self._verdict(False, f"your code raised {clean(exc_type.__name__, 60)}: "
+                                 f"{_short(exc)}")
+        else:  # KeyboardInterrupt (a time-out), SystemExit, a lost sandbox: not ours
             return False
         return True
 

@@ -2,6 +2,7 @@
 
     trainart build-exercises [exercises/src/NAME.py ...]
     trainart grade SUBMISSIONS... [--out grading-out] [--jobs 2] [--timeout 30]
+                   [--unsafe-no-sandbox]
     trainart check exercises/NAME.ipynb
 """
 
@@ -38,11 +39,20 @@ def cmd_build(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grade import NOT_GRADED, grade
+    from .grade import NOT_GRADED, SandboxUnavailable, grade
 
-    reports = grade(args.submissions, args.out, grading_dir=args.grading_dir,
-                    exercise=args.exercise, jobs=args.jobs, cell_timeout=args.timeout,
-                    progress=not args.no_progress)
+    try:
+        reports = grade(args.submissions, args.out, grading_dir=args.grading_dir,
+                        exercise=args.exercise, jobs=args.jobs, cell_timeout=args.timeout,
+                        progress=not args.no_progress,
+                        sandboxed=False if args.unsafe_no_sandbox else None,
+                        unsafe_no_sandbox=args.unsafe_no_sandbox)
+    except SandboxUnavailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.unsafe_no_sandbox:
+        print("warning: graded WITHOUT a sandbox (--unsafe-no-sandbox): the submissions could "
+              "read the checks and each other's work and tamper with grading", file=sys.stderr)
     for r in reports:
         score = "-" if r.status == NOT_GRADED else f"{r.score}/{r.max_score}"
         flag = "  [flagged for review]" if r.flags else ""
@@ -56,9 +66,13 @@ def cmd_check(args) -> int:
 
     with tempfile.TemporaryDirectory(prefix="trainart-check-") as out:
         (report,) = grade([args.notebook], out, grading_dir=args.grading_dir, jobs=1,
-                          cell_timeout=args.timeout, progress=False, include_hidden=False)
+                          cell_timeout=args.timeout, progress=False, include_hidden=False,
+                          canary=False)
     print(markdown_report(report))
     print("(Only the visible checks ran; the instructor's grading adds hidden ones.)")
+    if not report.sandboxed:
+        print("(Not sandboxed: bubblewrap is not available here. That is fine for a "
+              "self-check, which is not for credit.)")
     return 0 if report.max_score and report.score == report.max_score else 1
 
 
@@ -79,6 +93,8 @@ def main(argv=None) -> int:
     g.add_argument("--timeout", type=int, default=30, help="seconds per cell")
     g.add_argument("--grading-dir", type=Path, default=None)
     g.add_argument("--no-progress", action="store_true")
+    g.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="grade without bubblewrap: only for submissions you trust")
     g.set_defaults(func=cmd_grade)
 
     c = sub.add_parser("check", help="self-check one notebook with the visible checks")

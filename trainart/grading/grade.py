@@ -1,35 +1,61 @@
-"""Grade a folder of submissions: assemble, run nbval in parallel, score, report.
+"""Grade a folder of submissions: each in its own sandbox, every verdict decided here.
 
-For each submission the grader writes ``<student>.json`` and ``<student>.md`` (which checks
-passed, points, a message for each failure that never shows a hidden expected value) and
-one class table, ``class.csv`` and ``class.md``. Three outcomes:
+For each submission the grader
 
-- ``graded``: a score, possibly 0 (a stub, a crash, an endless loop: the student's code);
-- ``rejected``: 0, the file could not be graded as this course's notebook (not a notebook,
-  invalid JSON, another exercise): the student's fault, said plainly;
-- ``could not grade``: the machine's fault (no kernel, the exercise's own setup failed);
-  no score is given and the report says to grade again.
+1. reads and validates the file (:func:`~trainart.grading.assemble.load_notebook`) and puts
+   its solution cells into the canonical notebook (:func:`~trainart.grading.assemble.assemble`);
+2. runs the exercise's setup cells, the student's solution cells and a last cell that
+   answers calls (:mod:`~trainart.grading.serve`) with nbval, in a bubblewrap sandbox of its
+   own (:mod:`~trainart.grading.sandbox`) that holds neither the checks, the references, the
+   expected values nor anyone else's work;
+3. runs the check cells *here*, in the grader's process (:mod:`~trainart.grading.runner`):
+   the student's functions are called in the sandbox with plain data, and the comparisons,
+   the points and the report are made outside it.
+
+The reference solution of every exercise in the batch is graded the same way alongside (the
+*canary*). Three outcomes:
+
+- ``graded``: a score, possibly 0 (a stub, a crash, an endless loop, an attack);
+- ``rejected``: 0, the file could not be graded as this course's notebook (too large, not a
+  notebook, invalid or malformed JSON, another exercise), with the reason;
+- ``could not grade``: only when the canary of the same exercise in the same batch did not
+  get full marks, i.e. the grading machine failed; no score is given.
+
+Writes ``<student>.json`` and ``<student>.md`` per submission and ``class.csv``/``class.md``.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import json
+import os
+import queue
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from . import runner, sandbox
 from .assemble import SubmissionError, assemble, identify_exercise, load_notebook
-from .build import run_nbval
-from .plugin import read_results
+from .build import solution_marker
+from .plugin import RESULTS_SUFFIX
 
 GRADED, REJECTED, NOT_GRADED = "graded", "rejected", "could not grade"
+NOTEBOOK = "submission.ipynb"
+CANARY = "__canary__"
+
+
+class SandboxUnavailable(RuntimeError):
+    """Grading for credit needs a sandbox and there is none (the message says why)."""
 
 
 @dataclass
@@ -53,6 +79,7 @@ class Report:
     checks: list[CheckResult] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    sandboxed: bool = True
 
 
 def load_canonicals(grading_dir: str | Path) -> dict:
@@ -86,141 +113,372 @@ def _student_name(path: Path, roots: list[Path]) -> str:
     return path.stem
 
 
-def grade(paths, out_dir: str | Path, *, grading_dir: str | Path = "exercises/grading",
-          exercise: str | None = None, jobs: int = 2, cell_timeout: int = 30,
-          progress: bool = True, include_hidden: bool = True) -> list[Report]:
-    """Grade submissions (files or folders) and write the reports into ``out_dir``.
+# ------------------------------------------------------------------------ one exercise
+def _role(cell) -> str:
+    return cell.metadata.get("trainart", {}).get("role", "")
 
-    ``include_hidden=False`` runs only the checks students can see (``trainart check``).
-    """
-    canonicals = load_canonicals(grading_dir)
-    if not include_hidden:
-        for nb in canonicals.values():
-            nb.cells = [c for c in nb.cells
-                        if not c.metadata.get("trainart", {}).get("hidden", False)]
-    if exercise is not None and exercise not in canonicals:
-        raise ValueError(f"unknown exercise '{exercise}'; known: {', '.join(sorted(canonicals))}")
-    roots = [Path(p) for p in paths]
-    files = find_submissions(paths)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    reports, jobs_to_run = [], []
-    names = set()
-    work = Path(tempfile.mkdtemp(prefix="trainart-grade-"))
+
+@dataclass
+class Spec:
+    """What the trusted side needs of an exercise, from its canonical notebook."""
+
+    name: str
+    setup: list[str]
+    checks: list[tuple[str, str, int, bool]]  # id, source, points, hidden
+    names: list[str]
+    off_limits: list[str]
+    solution_ids: list[str]
+
+    @classmethod
+    def of(cls, name: str, canonical) -> Spec:
+        code = [c for c in canonical.cells if c.cell_type == "code"]
+        solutions = [c for c in code if _role(c) == "solution"]
+        return cls(
+            name=name,
+            setup=[c.source for c in code if _role(c) == "setup"],
+            checks=[(c.id, c.source, c.metadata["trainart"]["points"],
+                     c.metadata["trainart"]["hidden"]) for c in code if _role(c) == "check"],
+            names=runner.student_names([c.source for c in solutions]),
+            off_limits=list(canonical.metadata.get("trainart", {}).get("off_limits", [])),
+            solution_ids=[c.id for c in solutions])
+
+
+def kernel_notebook(assembled, address: str):
+    """What runs in the sandbox: setup and solution cells, then the cell that serves calls.
+    No check cell, no expected value, no hidden check."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = dict(assembled.metadata["kernelspec"])
+    for cell in assembled.cells:
+        if cell.cell_type == "code" and _role(cell) in ("setup", "solution"):
+            new = nbformat.v4.new_code_cell(cell.source)
+            new.id, new.metadata["trainart"] = cell.id, {"role": _role(cell), "id": cell.id}
+            nb.cells.append(new)
+    serve = nbformat.v4.new_code_cell(
+        "from trainart.grading.serve import serve as _trainart_serve\n"
+        f"_trainart_serve(globals(), {address!r})")
+    serve.id, serve.metadata["trainart"] = "serve", {"role": "serve", "id": "serve"}
+    nb.cells.append(serve)
+    return nb
+
+
+def reference_notebook(canonical, source_dir: Path, name: str):
+    """The canonical notebook with the reference solution filled in (the canary)."""
+    from .source import parse_exercise, reference_source
+
+    path = source_dir / f"{name}.py"
+    if not path.is_file():
+        return None
+    nb = nbformat.from_dict(json.loads(json.dumps(canonical)))
+    refs = {c.id: reference_source(c) for c in parse_exercise(path).solutions}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and _role(cell) == "solution" and cell.id in refs:
+            cell.source = solution_marker(cell.id) + "\n" + refs[cell.id]
+    return nb
+
+
+@dataclass
+class Job:
+    report: Report
+    spec: Spec
+    notebook: object  # the assembled notebook (canonical + the student's solution cells)
+    include_hidden: bool = True
+
+
+@dataclass
+class Settings:
+    cell_timeout: float = 30
+    sandboxed: bool = True
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    startup: float = 90  # seconds for pytest, the kernel and the setup cells to start
+
+
+def _stubs(spec: Spec, folder: Path) -> list[tuple[Path, Path]]:
+    pairs = []
+    for i, module in enumerate(spec.off_limits):
+        stub = folder / f"stub{i}.py"
+        stub.write_text(sandbox.stub_source(module, spec.name), encoding="utf-8")
+        stub.chmod(0o644)
+        pairs.append((stub, sandbox.module_file(module)))
+    return pairs
+
+
+def _read_capped(path: Path, limit: int) -> str:
     try:
-        for i, path in enumerate(files):
-            student = _student_name(path, roots)
-            while student in names:
-                student += "_"
-            names.add(student)
-            report = Report(submission=str(path), student=student)
-            reports.append(report)
+        with path.open("rb") as f:
+            return f.read(limit).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _advice(chan: Path) -> tuple[list[dict], list[str]]:
+    """What the sandbox left behind: nbval's per-cell records and the off-limits log.
+    Written by the student's side, so used only for notes and flags, never for points."""
+    records = []
+    for line in _read_capped(chan / (NOTEBOOK + RESULTS_SUFFIX), 2**20).splitlines()[:500]:
+        try:
+            r = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(r, dict) and all(isinstance(r.get(k), str) for k in
+                                       ("id", "outcome", "reason", "output")):
+            records.append(r)
+    tried = sorted(set(_read_capped(chan / "off-limits.log", 2**16).splitlines()[:50]))
+    return records, [runner._checks.clean(t, 100) for t in tried]
+
+
+def run_job(job: Job, settings: Settings, slot: int, work: Path) -> None:
+    """Grade one submission: its sandbox, the trusted checks, the report."""
+    spec, report = job.spec, job.report
+    chan = Path(tempfile.mkdtemp(prefix="sub-", dir=work))
+    log_path = work / f"{chan.name}.log"
+    proc = conn = None
+    try:
+        uid = sandbox.uid(slot)
+        address = f"{sandbox.MOUNT}/rpc.sock" if settings.sandboxed else str(chan / "rpc.sock")
+        inside = sandbox.MOUNT if settings.sandboxed else str(chan)
+        nbformat.write(kernel_notebook(job.notebook, address), chan / NOTEBOOK)
+        (chan / "pytest.ini").write_text("[pytest]\n")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(chan / "rpc.sock"))
+        listener.listen(1)
+        n_cells = len(spec.setup) + len(spec.solution_ids)
+        checks = [(cid, src) for cid, src, _, hidden in spec.checks
+                  if job.include_hidden or not hidden]
+        serve_budget = settings.cell_timeout * (len(checks) + 1) + 30
+        inner = [sys.executable, "-m", "pytest", "-c", f"{inside}/pytest.ini",
+                 "--rootdir", inside, "-p", "trainart.grading.plugin", "-p", "no:cacheprovider",
+                 "--nbval-lax", "--nbval-current-env",
+                 f"--nbval-cell-timeout={settings.cell_timeout}", "-q", "--no-header", "-rN",
+                 "--color=no", f"{inside}/{NOTEBOOK}"]
+        env = {"TRAINART_SERVE_TIMEOUT": str(serve_budget)}
+        if settings.sandboxed:
+            if os.geteuid() == 0:
+                for p in [chan, *chan.iterdir()]:
+                    os.chown(p, uid, uid)
+            os.chmod(chan, 0o700)
+            os.chmod(chan / "rpc.sock", 0o777)
+            cmd = sandbox.command(inner, chan=chan, hide=_stubs(spec, _stub_dir(chan)),
+                                  slot=slot, env=env)
+            preexec = sandbox.limiter(settings.limits)
+            run_env = None
+        else:
+            cmd, preexec = inner, None
+            run_env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                           MKL_NUM_THREADS="1", PYTHONHASHSEED="0", JUPYTER_PLATFORM_DIRS="1",
+                           PYDEVD_DISABLE_FILE_VALIDATION="1", **env)
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(cmd, cwd=chan, env=run_env, stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, preexec_fn=preexec)
+        deadline = time.monotonic() + settings.startup + settings.cell_timeout * n_cells
+        listener.settimeout(0.2)
+        while conn is None and time.monotonic() < deadline:
             try:
-                nb = load_notebook(path)
-                name = exercise or identify_exercise(nb, canonicals)
-                found = identify_exercise(nb, canonicals) if exercise else name
-                assembled = assemble(nb, canonicals[name], found, expected=exercise)
-            except SubmissionError as e:
-                report.status, report.messages = REJECTED, [str(e)]
-                continue
-            report.exercise = name
-            report.messages += assembled.messages
-            report.flags += assembled.flags
-            target = work / f"{i:04d}" / f"{name}.ipynb"
-            target.parent.mkdir()
-            nbformat.write(assembled.notebook, target)
-            jobs_to_run.append((report, target, canonicals[name]))
-        _run_batch([t for _, t, _ in jobs_to_run], work, jobs, cell_timeout, progress)
-        for report, target, canonical in jobs_to_run:
-            score(report, canonical, read_results(target), cell_timeout)
+                conn, _ = listener.accept()
+            except TimeoutError:
+                if proc.poll() is not None:
+                    break
+        listener.close()
+        if conn is None:
+            verdicts = [runner.Verdict(cid, False, "", lost="never") for cid, _ in checks]
+        else:
+            remote = runner.Remote(conn)
+            remote.deadline = time.monotonic() + settings.cell_timeout
+            try:
+                remote.hello()
+            except runner.SandboxLost:
+                pass
+            verdicts = runner.run_checks(spec.setup, checks, spec.names, remote,
+                                         settings.cell_timeout)
+            remote.done()
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    write_reports(reports, out_dir)
-    return reports
+        if conn is not None:
+            conn.close()
+        if proc is not None:
+            _kill(proc)  # the sandbox and everything in it
+    records, tried = _advice(chan)
+    shutil.rmtree(chan, ignore_errors=True)
+    shutil.rmtree(_stub_dir(chan), ignore_errors=True)
+    _score(report, spec, verdicts, records, settings.cell_timeout, job.include_hidden)
+    if job.report.student != CANARY and conn is None and not records:
+        tail = _read_capped(log_path, 1 << 20)[-1500:]
+        report.messages.append(f"The notebook never reached the checks. Its log ends: {tail}")
+    log_path.unlink(missing_ok=True)
+    for t in tried:
+        report.flags.append(f"tried to use {t}, which is off limits for this exercise")
 
 
-def _run_batch(notebooks: list[Path], work: Path, jobs: int, cell_timeout: int,
-               progress: bool) -> None:
-    """nbval over all assembled notebooks, with a progress bar and an overall time limit."""
-    if not notebooks:
-        return
-    cells = {p: sum(c.cell_type == "code" for c in nbformat.read(p, 4).cells) for p in notebooks}
-    budget = 120 + cell_timeout * sum(cells.values()) / max(1, jobs)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=len(notebooks), desc="grading", unit="notebook", file=sys.stderr)
-
-    def poll():
-        # A notebook is done when the plugin has recorded every one of its cells.
-        if bar is not None:
-            bar.update(sum(len(read_results(p)) >= n for p, n in cells.items()) - bar.n)
-
-    try:
-        run_nbval(notebooks, workdir=work, cell_timeout=cell_timeout, jobs=jobs,
-                  timeout=budget, poll=poll)
-    except subprocess.TimeoutExpired:
-        pass  # whatever did not finish is reported per notebook by score()
-    finally:
-        poll()
-        if bar is not None:
-            bar.close()
+def _stub_dir(chan: Path) -> Path:
+    d = chan.parent / f"{chan.name}.stubs"
+    d.mkdir(exist_ok=True)
+    d.chmod(0o755)
+    return d
 
 
-def score(report: Report, canonical, records: list[dict], cell_timeout: int) -> None:
-    """Turn nbval's per-cell records into points and messages."""
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def _score(report: Report, spec: Spec, verdicts, records, cell_timeout, include_hidden):
     by_id = {r["id"]: r for r in records}
-    code = [c for c in canonical.cells if c.cell_type == "code"]
-    first_solution = next(i for i, c in enumerate(code)
-                          if c.metadata["trainart"]["role"] == "solution")
-    for cell in code[:first_solution]:
-        r = by_id.get(cell.id)
-        if r is None or r["outcome"] != "passed":
-            why = "the notebook never ran" if r is None else f"{r['reason']}: {r['output'][:300]}"
-            report.status = NOT_GRADED
-            report.messages.append(f"Could not grade: the exercise's setup cell '{cell.id}' "
-                                   f"failed on the grading machine ({why}). Grade again.")
-            return
-    died = False
-    for cell in code[first_solution:]:
-        meta = cell.metadata["trainart"]
-        r = by_id.get(cell.id)
-        if died and r is not None and r["outcome"] != "passed":
-            r = dict(r, reason="kernel died", outcome="failed")
-        died = died or (r is not None and r["reason"] == "kernel died")
-        if meta["role"] == "solution":
-            if r is not None and r["outcome"] != "passed":
-                report.messages.append(f"Your cell '{cell.id}': " + _failure(r, cell_timeout))
-            continue
-        if meta["role"] != "check":
-            continue
-        passed = r is not None and r["outcome"] == "passed"
-        message = "" if passed else (_failure(r, cell_timeout) if r else
-                                     "not run: grading stopped before this check "
-                                     "(the whole notebook ran out of time)")
-        report.checks.append(CheckResult(id=cell.id, points=meta["points"] if passed else 0,
-                                         max_points=meta["points"], hidden=meta["hidden"],
-                                         passed=passed, message=message))
+    died = any(r["reason"] == "kernel died" for r in records)
+    for cid in spec.solution_ids:
+        r = by_id.get(cid)
+        if r is not None and r["outcome"] != "passed":
+            report.messages.append(f"Your cell '{cid}': " + _failure(r, cell_timeout))
+    points = {cid: (pts, hidden) for cid, _, pts, hidden in spec.checks}
+    lost_messages = {
+        "timeout": f"did not finish within {cell_timeout:g} s (an endless loop?); the checks "
+                   f"after it were not run",
+        "died": "not run: the Python kernel had died (did your code crash or exit Python?)",
+        "protocol": "your kernel stopped answering the grader properly (did your code replace "
+                    "what grading needs?); the checks after it were not run",
+        "after": "not run: an earlier check stopped your kernel",
+        "never": ("not run: the Python kernel had died (did your code crash or exit Python?)"
+                  if died else "not run: your notebook never reached the checks (an endless "
+                               "loop, a crash or a time-out in your cells?)"),
+    }
+    for v in verdicts:
+        pts, hidden = points[v.id]
+        message = lost_messages.get(v.lost, v.message) if v.lost else v.message
+        report.checks.append(CheckResult(id=v.id, points=pts if v.passed else 0,
+                                         max_points=pts, hidden=hidden, passed=v.passed,
+                                         message=runner._checks.clean(message, 500)))
     report.score = sum(c.points for c in report.checks)
     report.max_score = sum(c.max_points for c in report.checks)
 
 
-def _failure(record: dict, cell_timeout: int) -> str:
-    reason, output = record["reason"], record["output"].strip()
+def _failure(record: dict, cell_timeout: float) -> str:
+    reason, output = record["reason"], runner._checks.clean(record["output"].strip(), 300)
     if record["outcome"] == "xfailed":
         return "not run: an earlier cell timed out"
     if reason == "timeout":
-        return (f"did not finish within {cell_timeout} s (an endless loop?); the checks after "
+        return (f"did not finish within {cell_timeout:g} s (an endless loop?); the checks after "
                 f"it were not run")
     if reason == "kernel died":
         return "not run: the Python kernel had died (did your code crash or exit Python?)"
-    if reason == "outputs differ":
-        lines = [line for line in output.splitlines() if line.startswith("FAIL: ")]
-        return lines[0][len("FAIL: "):] if lines else "the check did not pass"
     if reason == "exception":
-        last = output.splitlines()[-1] if output else "an error"
-        return f"raised {last}"
-    return reason or "failed"
+        return f"raised {output.split(': ', 1)[-1] if output else 'an error'}"
+    return runner._checks.clean(reason, 100) or "failed"
+
+
+# ------------------------------------------------------------------------------ batches
+def grade(paths, out_dir: str | Path, *, grading_dir: str | Path = "exercises/grading",
+          exercise: str | None = None, jobs: int = 2, cell_timeout: float = 30,
+          progress: bool = True, include_hidden: bool = True, sandboxed: bool | None = None,
+          unsafe_no_sandbox: bool = False, canary: bool = True,
+          limits: sandbox.Limits | None = None) -> list[Report]:
+    """Grade submissions (files or folders) and write the reports into ``out_dir``.
+
+    ``sandboxed=None`` uses bubblewrap when it works; without it grading refuses
+    (:class:`SandboxUnavailable`) unless ``unsafe_no_sandbox`` (or ``include_hidden=False``,
+    the student's self-check, which is never for credit). ``canary`` grades each exercise's
+    reference solution alongside, to tell a broken machine from a wrong answer.
+    """
+    ok, why = sandbox.available()
+    if sandboxed is None:
+        sandboxed = ok
+    if sandboxed and not ok:
+        raise SandboxUnavailable(f"cannot sandbox: {why}")
+    if not sandboxed and include_hidden and not unsafe_no_sandbox:
+        raise SandboxUnavailable(
+            f"refusing to grade for credit without a sandbox ({why}): a submission could "
+            f"read the hidden checks and other students' work, or stop the grader. Install "
+            f"bubblewrap, or pass --unsafe-no-sandbox for submissions you trust.")
+    grading_dir = Path(grading_dir)
+    canonicals = load_canonicals(grading_dir)
+    if exercise is not None and exercise not in canonicals:
+        raise ValueError(f"unknown exercise '{exercise}'; known: {', '.join(sorted(canonicals))}")
+    specs = {name: Spec.of(name, nb) for name, nb in canonicals.items()}
+    roots = [Path(p) for p in paths]
+    files = find_submissions(paths)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reports, todo, names = [], [], set()
+    for path in files:
+        student = _student_name(path, roots)
+        while student in names or student == CANARY:
+            student += "_"
+        names.add(student)
+        report = Report(submission=str(path), student=student, sandboxed=sandboxed)
+        reports.append(report)
+        try:
+            nb = load_notebook(path)
+            name = exercise or identify_exercise(nb, canonicals)
+            found = identify_exercise(nb, canonicals) if exercise else name
+            assembled = assemble(nb, canonicals[name], found, expected=exercise)
+        except SubmissionError as e:
+            report.status, report.messages = REJECTED, [str(e)]
+            continue
+        except Exception as e:  # noqa: BLE001 - one bad file never stops the batch
+            report.status = REJECTED
+            report.messages = [f"not gradable: {type(e).__name__} while reading the file"]
+            continue
+        report.exercise = name
+        report.messages += assembled.messages
+        report.flags += assembled.flags
+        todo.append(Job(report, specs[name], assembled.notebook, include_hidden))
+    canaries = {}
+    if canary:
+        for name in sorted({job.spec.name for job in todo}):
+            ref = reference_notebook(canonicals[name], grading_dir.parent / "src", name)
+            if ref is not None:
+                canaries[name] = Job(Report(submission="reference solution", student=CANARY,
+                                            exercise=name, sandboxed=sandboxed),
+                                     specs[name], ref, include_hidden)
+    settings = Settings(cell_timeout=cell_timeout, sandboxed=sandboxed,
+                        limits=limits or sandbox.Limits())
+    _run_all(list(canaries.values()) + todo, settings, jobs, progress)
+    for job in todo:
+        c = canaries.get(job.spec.name)
+        if c is not None and not (c.report.max_score and c.report.score == c.report.max_score):
+            failed = [f"{r.id}: {r.message}" for r in c.report.checks if not r.passed][:3]
+            job.report.status, job.report.score = NOT_GRADED, 0
+            job.report.messages.insert(0, f"Could not grade: the reference solution, graded in "
+                                          f"the same batch, failed too ({'; '.join(failed)}). "
+                                          f"A problem on the grading machine; grade again.")
+    write_reports(reports, out_dir)
+    return reports
+
+
+def _run_all(jobs_list: list[Job], settings: Settings, jobs: int, progress: bool) -> None:
+    if not jobs_list:
+        return
+    slots: queue.Queue = queue.Queue()
+    for i in range(max(1, jobs)):
+        slots.put(i)
+    work = Path(tempfile.mkdtemp(prefix="trainart-grade-"))
+    os.chmod(work, 0o711)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=len(jobs_list), desc="grading", unit="notebook", file=sys.stderr)
+
+    def one(job: Job) -> None:
+        slot = slots.get()
+        try:
+            run_job(job, settings, slot, work)
+        except Exception as e:  # noqa: BLE001 - the grader's own failure: this row only
+            job.report.status = NOT_GRADED
+            job.report.messages.append(f"Could not grade: the grader failed "
+                                       f"({type(e).__name__}: {e}). Grade again.")
+        finally:
+            slots.put(slot)
+            if bar is not None:
+                bar.update(1)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
+            list(pool.map(one, jobs_list))
+    finally:
+        if bar is not None:
+            bar.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------ reports

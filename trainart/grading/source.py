@@ -28,7 +28,9 @@ Roles: ``markdown`` (text; each line starts with ``# ``), ``setup`` (code studen
 may not change), ``solution`` (what the student writes: the lines between ``### BEGIN
 SOLUTION`` and ``### END SOLUTION`` become ``raise NotImplementedError`` in the student
 notebook), ``check`` (graded; ``points=N``; ``hidden`` ones exist only in the grading
-notebook). Every code cell needs a unique ``id=`` of letters, digits, ``-`` and ``_``.
+notebook). Every code cell needs a unique ``id=`` of letters, digits, ``-`` and ``_``. A setup
+cell may declare ``off-limits=trainart.optim.adam,...``: the parts of trainart that hold the
+reference solution, replaced by stubs inside the grading sandbox.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Cell:
     points: int = 0
     hidden: bool = False
     line: int = 0  # where its header is, for error messages
+    off_limits: tuple[str, ...] = ()  # setup cells: trainart modules hidden while grading
 
     @property
     def is_code(self) -> bool:
@@ -73,6 +76,10 @@ class Exercise:
     @property
     def solutions(self) -> list[Cell]:
         return [c for c in self.cells if c.role == "solution"]
+
+    @property
+    def off_limits(self) -> list[str]:
+        return [m for c in self.cells for m in c.off_limits]
 
     @property
     def total_points(self) -> int:
@@ -103,6 +110,8 @@ def _parse_header(rest: str, where: str) -> dict:
             meta["hidden"] = True
         elif key == "id" and eq:
             meta["id"] = value
+        elif key == "off-limits" and eq and words[0] == "setup":
+            meta["off_limits"] = tuple(m for m in value.split(",") if m)
         elif key == "points" and eq:
             try:
                 meta["points"] = int(value)
@@ -111,7 +120,8 @@ def _parse_header(rest: str, where: str) -> dict:
                     f"{where}: points must be an integer, got {value!r}") from None
         else:
             raise ExerciseFormatError(f"{where}: unknown cell option {word!r} "
-                                      f"(use id=..., points=N, hidden)")
+                                      f"(use id=..., points=N, hidden; off-limits=MODULE,... "
+                                  f"on a setup cell)")
     return meta
 
 
