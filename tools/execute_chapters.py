@@ -10,8 +10,8 @@ errors not allowed), and land in the cache under the key myst-nb looks up (the h
 code cells), so ``jupyter-book build`` executes nothing more.
 
 A cached notebook is reused only when it was executed by the same code: the record carries a
-key of the ``trainart`` sources, the pinned requirements and the CPU-kernel settings
-(``OPENBLAS_CORETYPE``, ``ATEN_CPU_CAPABILITY``). Editing ``trainart`` re-executes every
+key of the ``trainart`` sources (the grader aside), the pinned requirements and the CPU-kernel
+settings (``OPENBLAS_CORETYPE``, ``ATEN_CPU_CAPABILITY``). Editing ``trainart`` re-executes every
 chapter; editing one chapter re-executes only that one. ``--force`` re-executes everything.
 
 Exit status 1 when a notebook fails, with its traceback.
@@ -42,7 +42,9 @@ def chapters() -> list[Path]:
 def environment_key() -> str:
     """A hash of what decides a chapter's outputs besides its own code cells."""
     digest = hashlib.sha256()
-    sources = sorted((ROOT / "trainart").rglob("*.py"))
+    # trainart.grading is the exercise grader: no chapter imports it.
+    sources = sorted(p for p in (ROOT / "trainart").rglob("*.py")
+                     if "grading" not in p.relative_to(ROOT / "trainart").parts)
     for path in sources + [ROOT / "requirements.txt"]:
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
