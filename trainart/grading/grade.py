@@ -246,11 +246,13 @@ def run_job(job: Job, settings: Settings, slot: int, work: Path) -> None:
                   if job.include_hidden or not hidden]
         serve_budget = settings.cell_timeout * (len(checks) + 1) + 30
         inner = [sys.executable, "-m", "pytest", "-c", f"{inside}/pytest.ini",
-                 "--rootdir", inside, "-p", "trainart.grading.plugin", "-p", "no:cacheprovider",
+                 "--rootdir", inside, "-p", "nbval.plugin", "-p", "trainart.grading.plugin",
+                 "-p", "no:cacheprovider",
                  "--nbval-lax", "--nbval-current-env",
                  f"--nbval-cell-timeout={settings.cell_timeout}", "-q", "--no-header", "-rN",
                  "--color=no", f"{inside}/{NOTEBOOK}"]
-        env = {"TRAINART_SERVE_TIMEOUT": str(serve_budget)}
+        env = {"TRAINART_SERVE_TIMEOUT": str(serve_budget),
+               "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         if settings.sandboxed:
             if os.geteuid() == 0:
                 for p in [chan, *chan.iterdir()]:
@@ -279,6 +281,10 @@ def run_job(job: Job, settings: Settings, slot: int, work: Path) -> None:
                 if proc.poll() is not None:
                     break
         listener.close()
+        if os.environ.get("TRAINART_GRADING_TIMES"):
+            waited = time.monotonic() - deadline + settings.startup \
+                + settings.cell_timeout * n_cells
+            print(f"connected after {waited:.2f} s", file=sys.stderr)
         if conn is None:
             verdicts = [runner.Verdict(cid, False, "", lost="never") for cid, _ in checks]
         else:
@@ -433,7 +439,18 @@ def grade(paths, out_dir: str | Path, *, grading_dir: str | Path = "exercises/gr
                                      specs[name], ref, include_hidden)
     settings = Settings(cell_timeout=cell_timeout, sandboxed=sandboxed,
                         limits=limits or sandbox.Limits())
-    _run_all(list(canaries.values()) + todo, settings, jobs, progress)
+    # The checks run here in several threads: BLAS must not start its own thread pool in
+    # each (OpenBLAS called from two threads with its pool can hang), so one thread each.
+    try:
+        from threadpoolctl import threadpool_limits
+        blas = threadpool_limits(1)
+    except ImportError:
+        blas = None
+    try:
+        _run_all(list(canaries.values()) + todo, settings, jobs, progress)
+    finally:
+        if blas is not None:
+            blas.restore_original_limits()
     for job in todo:
         c = canaries.get(job.spec.name)
         if c is not None and not (c.report.max_score and c.report.score == c.report.max_score):

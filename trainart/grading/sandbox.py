@@ -33,6 +33,9 @@ import trainart
 PACKAGE = Path(trainart.__file__).resolve().parent
 MOUNT = "/grading"
 BASE_UID = 61000
+# jsonschema imports rfc3987_syntax, if present, to check "iri" strings: building its grammar
+# takes 1.4 s, in every sandbox (nbval loads nbformat, which loads jsonschema). Hidden inside.
+SLOW_IMPORTS = ("rfc3987_syntax",)
 
 
 @dataclass
@@ -194,6 +197,10 @@ def command(inner: list[str], *, chan: Path | None, hide: list[tuple[Path, Path]
         args += _dirs_to(path, made) + ["--ro-bind", str(path), str(path)]
     if not any(PACKAGE.is_relative_to(r) for r in python_roots()):
         args += _dirs_to(PACKAGE, made) + ["--ro-bind", str(PACKAGE), str(PACKAGE)]
+    for slow in SLOW_IMPORTS:  # optional imports that cost seconds per sandbox, unused here
+        path = Path(sysconfig.get_paths()["purelib"]) / slow
+        if path.is_dir():
+            args += ["--tmpfs", str(path)]
     for cache in sorted(PACKAGE.rglob("__pycache__")):
         args += ["--tmpfs", str(cache)]  # compiled copies of hidden modules
     for stub, target in hide:

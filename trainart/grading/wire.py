@@ -81,7 +81,7 @@ class Encoder:
                 raise TypeError("a string is too long")
             return value
         if isinstance(value, int):
-            if abs(value) > 2**63:
+            if abs(value) > 2**256:
                 raise TypeError("an integer is too large")
             return value
         if isinstance(value, float):
