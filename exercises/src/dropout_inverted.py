@@ -84,7 +84,7 @@
 # outside $[0, 1)$, that the same seed gives the same mask and different seeds different
 # ones, and the properties above on other shapes (1-D to 4-D) and other values of $p$.
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.dropout
 import numpy as np
 
 from trainart.grading.checks import check

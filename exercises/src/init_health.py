@@ -70,7 +70,7 @@
 # hand-made statistics that test the order of the rules, their thresholds, and layers whose
 # `"saturated"` and `"dead"` are both `None`.
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.diagnostics
 import numpy as np
 
 from trainart.grading.checks import check
@@ -200,6 +200,13 @@ with check("hand-made statistics: the order of the rules, the thresholds, None f
         ("no saturated or dead fields, growing 20x", layers([0.5, 2.0, 10.0]), "exploding"),
         ("no saturated or dead fields, steady std", layers([1.0, 1.1, 0.9]), "healthy"),
         ("no saturated or dead fields, shrinking", layers([2.0, 0.5, 0.1]), "vanishing"),
+        # a sick middle layer and a healthy last one: only the last layer counts
+        ("dead middle layer, healthy last", layers([1.0, 0.01, 1.2], dead=[0.1, 0.9, 0.2]),
+         "healthy"),
+        ("saturated middle layer, healthy last",
+         layers([1.0, 0.9, 1.1], saturated=[0.1, 0.8, 0.2]), "healthy"),
+        ("exploded middle layer, healthy last", layers([1.0, 40.0, 2.0]), "healthy"),
+        ("vanished middle layer, healthy last", layers([1.0, 0.001, 0.5]), "healthy"),
     ]
     for what, stats, expected in cases:
         got = diagnosis_of(c, stats)

@@ -101,7 +101,7 @@
 # normally distributed (the fractions within one and beyond two standard deviations); and
 # that the same seed gives the same weights while different seeds give different ones.
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.init
 import numpy as np
 
 from trainart.grading.checks import check

@@ -86,7 +86,7 @@
 # condition, not just a decrease, decides the step); the fallback to $-g$ on a double-well
 # function starting near its maximum; and that a quadratic is solved in exactly one step.
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.newton.newton,trainart.newton.linesearch
 import numpy as np
 from scipy.optimize import rosen, rosen_der, rosen_hess
 
@@ -231,10 +231,17 @@ with check("the whole path matches the reference damped Newton point by point") 
     for what, f, grad, hess, x0 in problems:
         _, path = as_path(c, damped_newton(f, grad, hess, np.array(x0)))
         expected = ref_newton(f, grad, hess, x0)
-        c.true(len(path) == len(expected),
-               f"{what}: your path has {len(path)} points, which is not the reference's count")
+        for k in range(len(path) - 1):  # the first step that is not Armijo says why
+            x, step = np.asarray(path[k], dtype=float), np.asarray(path[k + 1] - path[k])
+            c.true(f(x + step) <= f(x) + 1e-4 * (grad(x) @ step) + 1e-12 * abs(f(x)),
+                   f"{what}: step {k + 1} of your path does not decrease f sufficiently: "
+                   f"Armijo's condition f(x + alpha p) <= f(x) + 1e-4 alpha g.p is required "
+                   f"(a plain decrease is not enough); halve alpha from 1 until it holds")
         for k, (mine, ref) in enumerate(zip(path, expected)):
             c.close(mine, ref, rtol=1e-8, atol=1e-10, name=f"{what}: point {k} of the path")
+        c.true(len(path) == len(expected),
+               f"{what}: your path has {len(path)} points, which is not the reference's count "
+               f"(stop as soon as ||g|| <= tol; backtrack with Armijo's sufficient decrease)")
 
 # %% check id=fallback_double_well points=2 hidden
 with check("a non-positive-definite Hessian falls back to -g: the double well from x = 0.1") as c:

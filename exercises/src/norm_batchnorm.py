@@ -133,7 +133,7 @@
 # and match), and the running statistics after five batches of different sizes with
 # `momentum=0.3`, compared with the layer's buffers after each batch.
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.norm
 import numpy as np
 import torch
 

@@ -86,7 +86,7 @@
 # and the special cases, $G = 1$ against `torch.nn.functional.layer_norm` over $(C, H, W)$
 # and $G = C$ against `torch.nn.functional.instance_norm`.
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.norm
 import numpy as np
 import torch
 import torch.nn.functional as F

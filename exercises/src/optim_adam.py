@@ -54,13 +54,19 @@
 # The checks run your function on seeded random inputs and compare the numbers with the
 # course's trusted `trainart.optim.Adam` (which follows `torch.optim.Adam`), with a relative
 # tolerance of $10^{-6}$: correct implementations that arrange the arithmetic differently agree
-# to about 9 digits, so any correct arrangement passes. The visible checks below test that the
+# to about 9 digits, so any correct arrangement of *this* rule passes. One arrangement is a
+# different rule: the paper's "efficient" form,
+# $\theta_t = \theta_{t-1} - \eta \sqrt{1-\beta_2^t}/(1-\beta_1^t) \cdot m_t/(\sqrt{v_t}
+# + \hat\epsilon)$, adds $\hat\epsilon$ to $\sqrt{v_t}$ instead of $\sqrt{\hat v_t}$, which
+# is PyTorch's $\epsilon$ rescaled by $\sqrt{1-\beta_2^t}$: with the same $\epsilon$ it
+# takes different steps (by far the most in the first steps with small gradients) and fails the
+# checks. Divide by $\sqrt{\hat v_t} + \epsilon$ as above. The visible checks below test that the
 # first step moves each coordinate by about `lr` against its gradient, and three steps against
 # the reference (`new_param`, `new_m` and `new_v` after each). The grader also runs hidden
 # checks of the same kind: a 50-step run on a quadratic bowl, and several array shapes and
 # hyperparameter settings, including a step in the middle of a run ($t > 1$ with given $m$, $v$).
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.optim.adam
 import numpy as np
 
 from trainart.grading.checks import check, quadratic_bowl

@@ -52,7 +52,7 @@
 # arrays of different shapes against the reference, that your function leaves its inputs
 # unchanged, and the returned `total_norm`.
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.optim.clip
 import numpy as np
 
 from trainart.grading.checks import check
@@ -122,8 +122,6 @@ with check("several arrays of different shapes: clipped gradients match clip_gra
 
 # %% check id=inputs_unchanged points=1 hidden
 with check("clip_by_global_norm clips without changing the arrays it is given") as c:
-    from trainart.optim import clip_grad_norm_
-
     rng = np.random.default_rng(10)
     grads = [3 * rng.standard_normal((2, 3)), 3 * rng.standard_normal(4)]
     kept = [g.copy() for g in grads]
@@ -135,10 +133,11 @@ with check("clip_by_global_norm clips without changing the arrays it is given") 
         c.true(np.array_equal(now, before),
                f"your function changed grads[{i}] in place; return new arrays "
                f"(e.g. g * scale) instead of using *=")
-    expected = [g.copy() for g in kept]
-    clip_grad_norm_(expected, 1.0)
-    for i, (new, ref) in enumerate(zip(clipped, expected)):
-        c.close(new, ref, rtol=1e-6, name=f"clipped[{i}]")
+    # Only the inputs are checked here: the clipped values have their own checks, so an
+    # arithmetic mistake is not reported as an in-place one.
+    for i, (new, before) in enumerate(zip(clipped, kept)):
+        c.true(np.shape(new) == before.shape,
+               f"clipped[{i}] has shape {np.shape(new)}, grads[{i}] has {before.shape}")
 
 # %% check id=total_norm points=2 hidden
 with check("the returned total_norm is the global norm before clipping") as c:

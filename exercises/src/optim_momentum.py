@@ -57,7 +57,7 @@
 # 20-step run on a small quadratic bowl. The grader also runs hidden checks of the same kind:
 # a Nesterov run, a run with dampening, and that your function leaves its inputs unchanged.
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.optim.sgd
 import numpy as np
 
 from trainart.grading.checks import check, quadratic_bowl
@@ -151,8 +151,8 @@ with check("10 steps with dampening=0.5 follow SGD (the first step is not dampen
 
 # %% check id=inputs_unchanged points=1 hidden
 with check("sgd_momentum_step computes its step without changing param, grad or buf") as c:
-    from trainart.optim import SGD
-
+    # Only the inputs are checked here: the values have their own checks, so an arithmetic
+    # mistake is not reported as an in-place one.
     rng = np.random.default_rng(507)
     param, grad, buf = (rng.standard_normal(5) for _ in range(3))
     kept = param.copy(), grad.copy(), buf.copy()
@@ -164,12 +164,6 @@ with check("sgd_momentum_step computes its step without changing param, grad or 
                 c.true(np.array_equal(now, before),
                        f"your function changed its input '{name}' in place; compute and "
                        f"return new arrays instead of using -=, *= or +=")
-            if nesterov:  # Nesterov's values have their own check
-                continue
-            ref = param.copy()
-            opt = SGD([ref], lr=0.1, momentum=0.9)
-            if b is not None:
-                opt.state[0]["momentum_buffer"] = buf.copy()
-            opt.step([grad.copy()])
-            c.close(new_param, ref, rtol=1e-6, name="new_param")
-            c.close(new_buf, opt.state[0]["momentum_buffer"], rtol=1e-6, name="new_buf")
+            c.true(np.shape(new_param) == param.shape and np.shape(new_buf) == buf.shape,
+                   f"sgd_momentum_step returned shapes {np.shape(new_param)} and "
+                   f"{np.shape(new_buf)}, the inputs have shape {param.shape}")

@@ -64,7 +64,7 @@
 # layer shapes (convolution weights, single weights) compared with torch, the `ValueError`, and
 # that your functions leave their inputs unchanged.
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.regularize.pruning
 import numpy as np
 import torch
 from torch.nn.utils import prune
@@ -181,14 +181,17 @@ with check("the number pruned is round(amount * n); kept weights are never small
             if function is global_magnitude_masks:
                 pruned = sum(int((m == 0).sum()) for m in masks)
                 c.true(pruned == round(amount * n),
-                       f"{name}: {pruned} weights pruned of n={n} with amount={amount}")
+                       f"{name}: {pruned} weights pruned of n={n} with amount={amount}; "
+                       f"round(amount * n) = {round(amount * n)} should be (Python's round: "
+                       f"halves to even)")
                 groups = [(np.concatenate([w.ravel() for w in weights]),
                            np.concatenate([m.ravel() for m in masks]))]
             else:
                 for w, m in zip(weights, masks):
                     c.true(int((m == 0).sum()) == round(amount * w.size),
                            f"{name}: {int((m == 0).sum())} weights pruned of a layer of "
-                           f"{w.size} with amount={amount}")
+                           f"{w.size} with amount={amount}; round(amount * n) = "
+                           f"{round(amount * w.size)} should be (halves round to even)")
                 groups = [(w.ravel(), m.ravel()) for w, m in zip(weights, masks)]
             for w, m in groups:
                 if 0 < (m == 0).sum() < m.size:

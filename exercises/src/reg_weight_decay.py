@@ -83,7 +83,7 @@
 # quadratic bowl, single steps in the middle of a run ($t > 1$ with given $m$, $v$) for
 # several shapes and hyperparameters, and that your functions leave their inputs unchanged.
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.optim.adam
 import numpy as np
 import torch
 

@@ -58,7 +58,7 @@
 # must keep the optimum and the fine trials drawn from it must beat the coarse ones; and the
 # `ValueError` and unchanged inputs.
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.tuning.search,trainart.tuning.spaces
 import numpy as np
 
 from trainart.grading.checks import check

@@ -67,7 +67,7 @@
 # seeds different ones; the `ValueError` for bad bounds; and the distribution of the
 # configurations `random_search` draws (log-uniform and uniform dimensions).
 
-# %% setup id=setup
+# %% setup id=setup off-limits=trainart.tuning.search,trainart.tuning.spaces
 import numpy as np
 from scipy.stats import kstest
 
@@ -217,6 +217,11 @@ with check("random_search draws log dimensions log-uniformly and uniform ones un
                           space)
     for name, (kind, low, high) in space.items():
         x = np.array([config[name] for config, _ in trials], dtype=np.float64)
+        distinct = len(np.unique(x))
+        c.true(distinct > len(x) // 2,
+               f"only {distinct} distinct values of {name} in {len(x)} trials: are the trials "
+               f"drawn from a generator created anew for each trial (the same seed every "
+               f"time)? Create one generator for the whole search")
         if kind == "log":
             u = (np.log(x) - np.log(low)) / (np.log(high) - np.log(low))
         else:

@@ -81,12 +81,20 @@ def limiter(limits: Limits):
     return _limiter(limits)
 
 
-def _top_level_names(path: Path) -> list[str]:
+def _top_level_names(path: Path) -> tuple[list[str], list[str] | None]:
+    """The names a module defines at its top level, and its ``__all__`` if it is a literal."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError):
-        return []
-    names = []
+        return [], None
+    names, exported = [], None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
+                                                for t in node.targets):
+            try:
+                exported = [str(n) for n in ast.literal_eval(node.value)]
+            except ValueError:
+                exported = None
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.append(node.name)
@@ -94,7 +102,8 @@ def _top_level_names(path: Path) -> list[str]:
             names += [t.id for t in node.targets if isinstance(t, ast.Name)]
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names.append(node.target.id)
-    return [n for n in names if n != "__all__"]
+    names = [n for n in names if n != "__all__"]
+    return names + [n for n in exported or [] if n not in names], exported
 
 
 def module_file(module: str) -> Path:
@@ -113,7 +122,7 @@ def module_file(module: str) -> Path:
 def stub_source(module: str, exercise: str) -> str:
     """A module that defines the real one's names, each failing with a clear message when
     used (so that the rest of trainart, which may import it, still imports)."""
-    names = _top_level_names(module_file(module))
+    names, exported = _top_level_names(module_file(module))
     message = (f"{module} is off limits while the exercise '{exercise}' is graded: it holds "
                f"the reference solution. Write the code yourself.")
     lines = [f'"""Off limits while {exercise} is graded."""', "",
@@ -134,6 +143,8 @@ def stub_source(module: str, exercise: str) -> str:
              "        _tried(cls.__name__)", ""]
     for name in names:
         lines.append(f"{name} = _OffLimitsMeta({name!r}, (), {{}})")
+    if exported is not None:
+        lines.append(f"__all__ = {exported!r}")
     lines += ["", "def __getattr__(name):", "    if name.startswith('__'):",
               "        raise AttributeError(name)", "    _tried(name)", ""]
     return "\n".join(lines)
@@ -147,7 +158,8 @@ def _root_binds() -> list[str]:
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
     for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
-                "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf"):
+                "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
+                "/etc/fonts"):
         if os.path.exists(etc):
             args += ["--ro-bind", etc, etc]
     return args
