@@ -44,10 +44,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import runner, sandbox
+from . import runner, sandbox, wire
 from .assemble import SubmissionError, assemble, identify_exercise, load_notebook
 from .build import solution_marker
-from .plugin import RESULTS_SUFFIX
 
 GRADED, REJECTED, NOT_GRADED = "graded", "rejected", "could not grade"
 NOTEBOOK = "submission.ipynb"
@@ -210,59 +209,80 @@ def _read_capped(path: Path, limit: int) -> str:
         return ""
 
 
-def _advice(chan: Path) -> tuple[list[dict], list[str]]:
-    """What the sandbox left behind: nbval's per-cell records and the off-limits log.
-    Written by the student's side, so used only for notes and flags, never for points."""
-    records = []
-    for line in _read_capped(chan / (NOTEBOOK + RESULTS_SUFFIX), 2**20).splitlines()[:500]:
+class _Notes:
+    """What the sandbox told the grader in passing: nbval's per-cell records and attempts to
+    use off-limits modules. Sent by the student's side, so used for notes and flags only."""
+
+    def __init__(self):
+        self.records: list[dict] = []
+        self.tried: set[str] = set()
+
+    def add(self, note) -> None:
+        if not isinstance(note, dict) or len(self.records) > 500:
+            return
+        if note.get("kind") == "cell" and all(isinstance(note.get(k), str) for k in
+                                               ("id", "outcome", "reason", "output")):
+            self.records.append(note)
+        elif note.get("kind") == "off-limits" and isinstance(note.get("name"), str) \
+                and len(self.tried) < 20:
+            self.tried.add(runner._checks.clean(note["name"], 100))
+
+
+def _accept(listener: socket.socket, notes: _Notes, until: float, proc) -> socket.socket | None:
+    """Accept connections until the kernel's serving one arrives (or ``until``, or the
+    sandbox ends); notes that arrive meanwhile are kept. ``until=0``: drain what waits."""
+    while True:
         try:
-            r = json.loads(line)
-        except (ValueError, RecursionError):
+            conn, _ = listener.accept()
+        except TimeoutError:
+            if until == 0 or time.monotonic() > until or (proc and proc.poll() is not None):
+                return None
             continue
-        if isinstance(r, dict) and all(isinstance(r.get(k), str) for k in
-                                       ("id", "outcome", "reason", "output")):
-            records.append(r)
-    tried = sorted(set(_read_capped(chan / "off-limits.log", 2**16).splitlines()[:50]))
-    return records, [runner._checks.clean(t, 100) for t in tried]
+        try:
+            header, _ = wire.receive(conn, time.monotonic() + 2)
+        except (wire.WireError, wire.Deadline, ValueError, OSError):
+            conn.close()
+            continue
+        if header.get("op") == "ready" and until != 0:
+            return conn
+        if header.get("op") == "note":
+            notes.add(header.get("note"))
+        conn.close()
 
 
 def run_job(job: Job, settings: Settings, slot: int, work: Path) -> None:
     """Grade one submission: its sandbox, the trusted checks, the report."""
     spec, report = job.spec, job.report
     chan = Path(tempfile.mkdtemp(prefix="sub-", dir=work))
+    chan.chmod(0o755)
     log_path = work / f"{chan.name}.log"
-    proc = conn = None
+    proc = conn = listener = None
+    notes = _Notes()
     try:
-        uid = sandbox.uid(slot)
-        address = f"{sandbox.MOUNT}/rpc.sock" if settings.sandboxed else str(chan / "rpc.sock")
-        inside = sandbox.MOUNT if settings.sandboxed else str(chan)
+        (chan / "sock").mkdir(mode=0o755)
+        base = sandbox.MOUNT if settings.sandboxed else str(chan)
+        address = f"{base}/sock/rpc.sock"
         nbformat.write(kernel_notebook(job.notebook, address), chan / NOTEBOOK)
         (chan / "pytest.ini").write_text("[pytest]\n")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(chan / "rpc.sock"))
-        listener.listen(1)
+        listener.bind(str(chan / "sock" / "rpc.sock"))
+        listener.listen(64)
+        os.chmod(chan / "sock" / "rpc.sock", 0o777)
         n_cells = len(spec.setup) + len(spec.solution_ids)
         checks = [(cid, src) for cid, src, _, hidden in spec.checks
                   if job.include_hidden or not hidden]
         serve_budget = settings.cell_timeout * (len(checks) + 1) + 30
-        inner = [sys.executable, "-m", "pytest", "-c", f"{inside}/pytest.ini",
-                 "--rootdir", inside, "-p", "nbval.plugin", "-p", "trainart.grading.plugin",
-                 "-p", "no:cacheprovider",
-                 "--nbval-lax", "--nbval-current-env",
+        inner = [sys.executable, "-m", "pytest", "-c", f"{base}/pytest.ini",
+                 "--rootdir", base, "-p", "nbval.plugin", "-p", "trainart.grading.plugin",
+                 "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
                  f"--nbval-cell-timeout={settings.cell_timeout}", "-q", "--no-header", "-rN",
-                 "--color=no", f"{inside}/{NOTEBOOK}"]
-        env = {"TRAINART_SERVE_TIMEOUT": str(serve_budget),
-               "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+                 "--color=no", f"{base}/{NOTEBOOK}"]
+        env = {"TRAINART_SERVE_TIMEOUT": str(serve_budget), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+               "TRAINART_NOTES": address}
         if settings.sandboxed:
-            if os.geteuid() == 0:
-                for p in [chan, *chan.iterdir()]:
-                    os.chown(p, uid, uid)
-            os.chmod(chan, 0o700)
-            os.chmod(chan / "rpc.sock", 0o777)
             cmd = sandbox.command(inner, chan=chan, hide=_stubs(spec, _stub_dir(chan)),
                                   slot=slot, env=env)
-            preexec = sandbox.limiter(settings.limits)
-            run_env = None
+            preexec, run_env = sandbox.limiter(settings.limits), None
         else:
             cmd, preexec = inner, None
             run_env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
@@ -272,28 +292,16 @@ def run_job(job: Job, settings: Settings, slot: int, work: Path) -> None:
             proc = subprocess.Popen(cmd, cwd=chan, env=run_env, stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, preexec_fn=preexec)
-        deadline = time.monotonic() + settings.startup + settings.cell_timeout * n_cells
-        listener.settimeout(0.2)
-        while conn is None and time.monotonic() < deadline:
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                if proc.poll() is not None:
-                    break
-        listener.close()
+        started = time.monotonic()
+        listener.settimeout(0.1)
+        conn = _accept(listener, notes,
+                       started + settings.startup + settings.cell_timeout * n_cells, proc)
         if os.environ.get("TRAINART_GRADING_TIMES"):
-            waited = time.monotonic() - deadline + settings.startup \
-                + settings.cell_timeout * n_cells
-            print(f"connected after {waited:.2f} s", file=sys.stderr)
+            print(f"connected after {time.monotonic() - started:.2f} s", file=sys.stderr)
         if conn is None:
             verdicts = [runner.Verdict(cid, False, "", lost="never") for cid, _ in checks]
         else:
             remote = runner.Remote(conn)
-            remote.deadline = time.monotonic() + settings.cell_timeout
-            try:
-                remote.hello()
-            except runner.SandboxLost:
-                pass
             verdicts = runner.run_checks(spec.setup, checks, spec.names, remote,
                                          settings.cell_timeout)
             remote.done()
@@ -302,15 +310,18 @@ def run_job(job: Job, settings: Settings, slot: int, work: Path) -> None:
             conn.close()
         if proc is not None:
             _kill(proc)  # the sandbox and everything in it
-    records, tried = _advice(chan)
-    shutil.rmtree(chan, ignore_errors=True)
-    shutil.rmtree(_stub_dir(chan), ignore_errors=True)
-    _score(report, spec, verdicts, records, settings.cell_timeout, job.include_hidden)
-    if job.report.student != CANARY and conn is None and not records:
-        tail = _read_capped(log_path, 1 << 20)[-1500:]
+        if listener is not None:
+            listener.settimeout(0.01)
+            _accept(listener, notes, 0, None)
+            listener.close()
+        shutil.rmtree(chan, ignore_errors=True)
+        shutil.rmtree(_stub_dir(chan), ignore_errors=True)
+    _score(report, spec, verdicts, notes.records, settings.cell_timeout, job.include_hidden)
+    if report.student != CANARY and conn is None and not notes.records:
+        tail = runner._checks.clean(_read_capped(log_path, 1 << 20)[-1000:], 1000)
         report.messages.append(f"The notebook never reached the checks. Its log ends: {tail}")
     log_path.unlink(missing_ok=True)
-    for t in tried:
+    for t in sorted(notes.tried):
         report.flags.append(f"tried to use {t}, which is off limits for this exercise")
 
 

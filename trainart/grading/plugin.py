@@ -1,10 +1,11 @@
 """A pytest plugin for nbval runs: record what each cell did, and never compare stderr.
 
 Loaded with ``-p trainart.grading.plugin``. For every notebook cell nbval runs it appends
-one JSON line to ``<notebook>.results.jsonl``: the cell's number and id, its outcome, why it
-failed (outputs differ, an exception, a time-out, a dead kernel) and the text of its
-outputs. The grader reads these lines instead of parsing pytest's terminal output; the
-exercise builder uses them to record the reference outputs "through nbval itself".
+one JSON line to ``<notebook>.results.jsonl`` (while grading, it sends it to the grader's
+socket named by ``$TRAINART_NOTES`` instead: notes for the report, never points): the cell's
+number and id, its outcome, why it failed (outputs differ, an exception, a time-out, a dead
+kernel) and the text of its outputs. The exercise builder uses them to record the reference
+outputs "through nbval itself"; the grader uses them only for notes in the report.
 """
 
 from __future__ import annotations
@@ -131,6 +132,12 @@ def pytest_runtest_makereport(item, call):
         "reason": _reason(item, call),
         "output": output_text(item.test_outputs),
     }
+    if os.environ.get("TRAINART_NOTES"):  # grading: tell the grader (advice only)
+        from .wire import send_note
+
+        record["output"] = record["output"][:2000]
+        send_note({"kind": "cell", **record})
+        return
     with results_path(item.fspath).open("a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
 

@@ -33,6 +33,7 @@ import trainart
 PACKAGE = Path(trainart.__file__).resolve().parent
 MOUNT = "/grading"
 BASE_UID = 61000
+TMPFS_BYTES = 256 * 2**20  # each of /tmp and /grading inside
 # jsonschema imports rfc3987_syntax, if present, to check "iri" strings: building its grammar
 # takes 1.4 s, in every sandbox (nbval loads nbformat, which loads jsonschema). Hidden inside.
 SLOW_IMPORTS = ("rfc3987_syntax",)
@@ -129,9 +130,9 @@ def stub_source(module: str, exercise: str) -> str:
              f"_MESSAGE = {message!r}", "",
              "def _tried(name):",
              "    try:",
-             f"        with open({MOUNT + '/off-limits.log'!r}, 'a') as f:",
-             f"            f.write({module!r} + '.' + name + '\\n')",
-             "    except OSError:",
+             "        from trainart.grading.wire import send_note",
+             f"        send_note({{'kind': 'off-limits', 'name': {module!r} + '.' + name}})",
+             "    except Exception:",
              "        pass",
              "    raise ImportError(_MESSAGE)", "",
              "class _OffLimitsMeta(type):",
@@ -193,7 +194,10 @@ def command(inner: list[str], *, chan: Path | None, hide: list[tuple[Path, Path]
             slot: int, env: dict | None = None) -> list[str]:
     """The bwrap command line that runs ``inner`` in a fresh sandbox.
 
-    ``chan`` is mounted read-write at ``/grading`` (the working directory); ``hide`` holds
+    ``/grading`` (the working directory) and ``/tmp`` are small tmpfs of the sandbox's own;
+    from ``chan`` only ``submission.ipynb`` and ``pytest.ini`` (read-only) and the folder
+    ``sock`` holding the grader's socket (read-only: connecting needs no write) are bound
+    in, so nothing a submission writes reaches the grader's disk. ``hide`` holds
     ``(stub file, file of trainart)`` pairs: the stub replaces the file inside.
     """
     made: set = set()
@@ -217,9 +221,13 @@ def command(inner: list[str], *, chan: Path | None, hide: list[tuple[Path, Path]
         args += ["--tmpfs", str(cache)]  # compiled copies of hidden modules
     for stub, target in hide:
         args += ["--ro-bind", str(stub), str(target)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]
     if chan is not None:
-        args += ["--bind", str(chan), MOUNT, "--chdir", MOUNT]
+        args += ["--size", str(TMPFS_BYTES), "--perms", "1777", "--tmpfs", MOUNT]
+        for name in ("submission.ipynb", "pytest.ini"):
+            args += ["--ro-bind", str(chan / name), f"{MOUNT}/{name}"]
+        args += ["--ro-bind", str(chan / "sock"), f"{MOUNT}/sock", "--chdir", MOUNT]
     else:
         args += ["--chdir", "/tmp"]
     args += ["--clearenv"]

@@ -289,3 +289,21 @@ def receive(sock: socket.socket, deadline: float | None) -> tuple[dict, list[byt
             raise WireError("a message larger than allowed")
         blobs.append(_read(sock, n, deadline))
     return header, blobs
+
+
+def send_note(note: dict, address: str | None = None) -> bool:
+    """Tell the grader something in passing (a cell's outcome, an off-limits import): one
+    short connection to its socket (``$TRAINART_NOTES``). Notes are advice, never points."""
+    import os
+
+    address = address or os.environ.get("TRAINART_NOTES")
+    if not address:
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(address)
+            send(sock, {"op": "note", "note": note})
+        return True
+    except (OSError, TypeError, ValueError):
+        return False
