@@ -271,18 +271,24 @@ def test_notebook_of_another_exercise_is_rejected():
         asm.assemble(nb, canonicals["optim_adam"], found, expected="optim_adam")
 
 
-def test_the_machines_fault_is_not_a_zero():
+def test_the_machines_fault_is_not_a_zero(tmp_path):
+    """A setup the grading machine cannot run fails the canary (the reference solution
+    graded alongside): the batch says "could not grade", never a zero. What the student's
+    kernel reports about itself is not believed (tests/test_grading_attacks.py)."""
+    grading = tmp_path / "exercises" / "grading"
+    grading.mkdir(parents=True)
+    (tmp_path / "exercises" / "src").symlink_to(ROOT / "exercises" / "src")
     canonical = nbformat.read(GRADING / "optim_adam.ipynb", as_version=4)
     setup = next(c for c in canonical.cells
                  if c.metadata.get("trainart", {}).get("role") == "setup")
-    report = grade.Report(submission="x", student="x", exercise="optim_adam")
-    records = [{"id": setup.id, "outcome": "failed", "reason": "exception",
-                "output": "ModuleNotFoundError: No module named 'numpy'"}]
-    grade.score(report, canonical, records, CELL_TIMEOUT)
+    setup.source = "import module_missing_on_this_machine\n" + setup.source
+    nbformat.write(canonical, grading / "optim_adam.ipynb")
+    nbformat.write(_reference("optim_adam"), tmp_path / "kim.ipynb")
+    (report,) = grade.grade([tmp_path / "kim.ipynb"], tmp_path / "out", grading_dir=grading,
+                            jobs=1, cell_timeout=CELL_TIMEOUT, progress=False,
+                            sandboxed=None if grade.sandbox.available()[0] else False,
+                            unsafe_no_sandbox=True)
     assert report.status == grade.NOT_GRADED and "Could not grade" in report.messages[0]
-    report = grade.Report(submission="x", student="x", exercise="optim_adam")
-    grade.score(report, canonical, [], CELL_TIMEOUT)  # the kernel never started
-    assert report.status == grade.NOT_GRADED
 
 
 def test_check_command_self_checks_with_visible_checks(tmp_path):
