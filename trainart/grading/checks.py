@@ -68,7 +68,7 @@ class check:
 
     def _verdict(self, passed: bool, why: str = "") -> None:
         if self._sink is not None:
-            self._sink.append((passed, clean(why, 400)))
+            self._sink.append((passed, clean(f"{self.what}: {why}" if why else "", 500)))
         elif passed:
             print(f"PASS: {self.what}")
         else:

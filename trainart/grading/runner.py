@@ -133,19 +133,17 @@ class Remote:
         while True:
             header, blobs = self._receive()
             op = header.get("op")
+            if op == "raise":  # the student's function raised: the check decides what it means
+                raise _exception_class(header.get("types"))(
+                    _checks.clean(str(header.get("message", "")), 300))
             try:
                 if op == "callback":
                     self._answer_callback(header, blobs)
                     continue
-                if op == "raise":
-                    raise _exception_class(header.get("types"))(
-                        _checks.clean(str(header.get("message", "")), 300))
                 if op == "return":
                     return self._returned(header, blobs, nodes)
                 raise wire.WireError(f"unexpected message {op!r}")
-            except (wire.WireError, KeyError, TypeError) as e:
-                if isinstance(e, TypeError) and op == "raise":
-                    raise
+            except (wire.WireError, KeyError, TypeError, ValueError) as e:
                 self.broken = SandboxLost("protocol", str(e))
                 raise self.broken from None
 
