@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+BWRAP := /usr/bin/bwrap
 PORT ?= 8000
 JOBS ?= 2
 DIR ?= submissions
@@ -34,7 +35,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-setup: $(STAMP)
+setup: $(STAMP) $(BWRAP)
 
 # Parallel workers each get one BLAS thread: oversubscribed OpenBLAS threads spin.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -52,7 +53,7 @@ book: execute
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-unit: $(STAMP)
+unit: $(STAMP) $(BWRAP)
 	$(ONE_THREAD) $(BIN)/pytest -n $(JOBS) -m "not site" tests
 
 # nbval's comparison (cells tagged nbval-check-output) over the executions in the cache.
@@ -71,7 +72,7 @@ setting_haswell := OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2
 setting_sandybridge := OPENBLAS_CORETYPE=Sandybridge ATEN_CPU_CAPABILITY=default
 test-portable: portable-haswell portable-sandybridge
 
-portable-%: $(STAMP)
+portable-%: $(STAMP) $(BWRAP)
 	@test -n "$(setting_$*)" || { echo "no setting named $*"; exit 2; }
 	@echo "== $(setting_$*)"
 	env $(setting_$*) $(ONE_THREAD) $(BIN)/pytest -n $(JOBS) -m "not site" tests
@@ -91,10 +92,15 @@ $(CHROMIUM):
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq --no-install-recommends chromium
 
+# Debian's bubblewrap: one sandbox per graded submission (the grading tests need it).
+$(BWRAP):
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq --no-install-recommends bubblewrap
+
 exercises: $(STAMP)
 	$(BIN)/trainart build-exercises
 
-grade: $(STAMP)
+grade: $(STAMP) $(BWRAP)
 	$(BIN)/trainart grade $(DIR) --out grading-out --jobs $(JOBS)
 
 # Benchmarks (not tests): one table of trainart vs torch/SciPy and the book's own costs, printed
