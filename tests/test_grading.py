@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "exercises" / "src").glob("*.py"))
 GRADING = ROOT / "exercises" / "grading"
 EXERCISES = {p.stem: source.parse_exercise(p) for p in SOURCES}
-CELL_TIMEOUT = 10
+CELL_TIMEOUT = 15  # seconds, with room for a loaded 2-core machine
 # In bubblewrap where it works (make setup installs it); the attacks that need it are in
 # test_grading_attacks.py, which is skipped without it. Here the scores are what matter.
 SANDBOX = {"unsafe_no_sandbox": True}
