@@ -18,6 +18,7 @@ same run's own sum.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -124,7 +125,7 @@ def run(smoke: bool = False, log=print) -> list[Row]:
                         fmt_seconds(total), data={"seconds": total}))
         seconds, code, tail = build(root, execute_first=True)
         log(f"  cold book build: {seconds:.1f} s, exit code {code}")
-        ratio = seconds / total if total == total else None  # nan when a chapter failed
+        ratio = None if math.isnan(total) else seconds / total  # nan: a chapter failed
         rows.append(Row(GROUP, f"cold `make book` (no _build): each chapter once, "
                                f"{os.cpu_count()} at a time, then the build",
                         fmt_seconds(seconds) + ("" if code == 0 else f" (exit {code})"),
