@@ -209,6 +209,10 @@ def command(inner: list[str], *, chan: Path | None, hide: list[tuple[Path, Path]
     else:
         args += ["--unshare-user"]
     args += _root_binds()
+    # /tmp first: the environment or the checkout may live below it (a clone in /tmp), and
+    # a later bind shows through an earlier tmpfs, never the other way round.
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]
     for path in python_roots():
         args += _dirs_to(path, made) + ["--ro-bind", str(path), str(path)]
     if not any(PACKAGE.is_relative_to(r) for r in python_roots()):
@@ -221,8 +225,6 @@ def command(inner: list[str], *, chan: Path | None, hide: list[tuple[Path, Path]
         args += ["--tmpfs", str(cache)]  # compiled copies of hidden modules
     for stub, target in hide:
         args += ["--ro-bind", str(stub), str(target)]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]
     if chan is not None:
         args += ["--size", str(TMPFS_BYTES), "--perms", "1777", "--tmpfs", MOUNT]
         for name in ("submission.ipynb", "pytest.ini"):
