@@ -47,6 +47,7 @@ import nbformat
 from . import runner, sandbox, wire
 from .assemble import SubmissionError, assemble, identify_exercise, load_notebook
 from .build import solution_marker
+from .lazy import lazy_setup
 
 GRADED, REJECTED, NOT_GRADED = "graded", "rejected", "could not grade"
 NOTEBOOK = "submission.ipynb"
@@ -144,12 +145,14 @@ class Spec:
 
 def kernel_notebook(assembled, address: str):
     """What runs in the sandbox: setup and solution cells, then the cell that serves calls.
-    No check cell, no expected value, no hidden check."""
+    No check cell, no expected value, no hidden check. The setup cells' heavy imports are
+    deferred to first use (:mod:`.lazy`): the kernel rarely needs what the checks import."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = dict(assembled.metadata["kernelspec"])
     for cell in assembled.cells:
         if cell.cell_type == "code" and _role(cell) in ("setup", "solution"):
-            new = nbformat.v4.new_code_cell(cell.source)
+            source = lazy_setup(cell.source) if _role(cell) == "setup" else cell.source
+            new = nbformat.v4.new_code_cell(source)
             new.id, new.metadata["trainart"] = cell.id, {"role": _role(cell), "id": cell.id}
             nb.cells.append(new)
     serve = nbformat.v4.new_code_cell(
