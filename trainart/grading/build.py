@@ -77,9 +77,55 @@ def _notebook(exercise: Exercise, *, hidden: bool, solutions: bool):
     return nb
 
 
+def solutions_note(name: str) -> str:
+    """The closing cell of a student notebook: where the worked solution will appear."""
+    return (f"## After the deadline\n\nYour instructor publishes the worked solution "
+            f"of this exercise, `{name}-solution.ipynb` (the reference code with its "
+            f"comments, and the visible checks), where the course's material is posted, once "
+            f"the deadline has passed: instructors build it with `trainart release-solutions "
+            f"{name}`. Until then, `trainart check {name}.ipynb` tells you which visible "
+            f"checks pass.")
+
+
 def student_notebook(exercise: Exercise):
-    """What students get: stubs, visible checks, no outputs."""
-    return _notebook(exercise, hidden=False, solutions=False)
+    """What students get: stubs, visible checks, no outputs, where solutions will appear."""
+    nb = _notebook(exercise, hidden=False, solutions=False)
+    note = nbformat.v4.new_markdown_cell(solutions_note(exercise.name))
+    note.id = "md-solutions"
+    nb.cells.append(note)
+    return nb
+
+
+def solution_notebook(exercise: Exercise):
+    """What an instructor publishes after the deadline: the student notebook with the
+    reference solution in every solution cell (its comments explain it) and the visible
+    checks, without the hidden checks (they may be used again)."""
+    nb = _notebook(exercise, hidden=False, solutions=True)
+    nb.metadata["trainart"]["solution"] = True
+    intro = nbformat.v4.new_markdown_cell(
+        f"**Worked solution** of *{exercise.title}*, released by the instructor after the "
+        f"deadline. Run it top to bottom: every visible check prints PASS.")
+    intro.id = "md-solution-intro"
+    nb.cells.insert(0, intro)
+    return nb
+
+
+def release_solutions(names: list[str], out_dir: str | Path,
+                      source_dir: str | Path = "exercises/src") -> list[Path]:
+    """Write ``<name>-solution.ipynb`` into ``out_dir`` for each exercise of ``names``."""
+    source_dir, out_dir = Path(source_dir), Path(out_dir)
+    known = sorted(p.stem for p in source_dir.glob("*.py"))
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown exercise {', '.join(map(repr, unknown))}; known: "
+                         f"{', '.join(known)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names:
+        path = out_dir / f"{name}-solution.ipynb"
+        nbformat.write(solution_notebook(parse_exercise(source_dir / f"{name}.py")), path)
+        written.append(path)
+    return written
 
 
 def run_nbval(notebooks: list[Path], *, workdir: Path, cell_timeout: int = 60,

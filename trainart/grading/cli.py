@@ -2,13 +2,18 @@
 
     trainart build-exercises [exercises/src/NAME.py ...]
     trainart grade SUBMISSIONS... [--out grading-out] [--jobs 2] [--timeout 30]
-                   [--unsafe-no-sandbox]
+                   [--shard I/N] [--regrade] [--unsafe-no-sandbox]
+                   [--roster roster.csv [--format canvas|moodle|csv] [--assignments a.toml]]
+    trainart export grading-out --roster roster.csv [--format canvas|moodle|csv]
+    trainart merge grading-out-1 grading-out-2 ... -o grading-out
+    trainart release-solutions NAME... [-o solutions]
     trainart check exercises/NAME.ipynb
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import tempfile
 from pathlib import Path
@@ -39,14 +44,16 @@ def cmd_build(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grade import NOT_GRADED, SandboxUnavailable, grade
+    from .grade import NOT_GRADED, SandboxUnavailable, grade, parse_shard
 
+    shard = parse_shard(args.shard) if args.shard else None
     try:
         reports = grade(args.submissions, args.out, grading_dir=args.grading_dir,
                         exercise=args.exercise, jobs=args.jobs, cell_timeout=args.timeout,
                         progress=not args.no_progress,
                         sandboxed=False if args.unsafe_no_sandbox else None,
-                        unsafe_no_sandbox=args.unsafe_no_sandbox)
+                        unsafe_no_sandbox=args.unsafe_no_sandbox, shard=shard,
+                        resume=not args.regrade)
     except SandboxUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -58,6 +65,65 @@ def cmd_grade(args) -> int:
         flag = "  [flagged for review]" if r.flags else ""
         print(f"{r.student:30s} {r.exercise:20s} {r.status:16s} {score:>7s}{flag}")
     print(f"reports: {Path(args.out) / 'class.md'} (and one .md/.json per submission)")
+    _class_pages(args.out)
+    if args.roster:
+        return _export(args.out, args)
+    return 0
+
+
+def _class_pages(out: Path) -> None:
+    """The dashboard and the similarity report of a graded folder (advice, never scores)."""
+    for module, function in (("dashboard", "write_dashboard"),
+                             ("similarity", "write_similarity")):
+        try:
+            mod = importlib.import_module(f"trainart.grading.{module}")
+        except ImportError:
+            continue
+        if not hasattr(mod, function):
+            continue
+        path = getattr(mod, function)(Path(out))
+        print(f"{module}: {path}")
+
+
+def _export(out: Path, args) -> int:
+    from .gradebook import GradebookError, export
+
+    try:
+        path, book = export(out, args.roster, args.format, id_column=args.id_column,
+                            assignments=args.assignments,
+                            moodle_identifier=args.moodle_identifier)
+    except GradebookError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"gradebook ({args.format}): {path}")
+    problems = book.problems()
+    for line in problems:
+        print(f"  check: {line}")
+    if problems:
+        print(f"  ({len(problems)} to look at; also in {Path(out) / 'gradebook-problems.txt'})")
+    return 0
+
+
+def cmd_export(args) -> int:
+    return _export(args.out_dir, args)
+
+
+def cmd_merge(args) -> int:
+    from .grade import merge
+
+    reports = merge(args.folders, args.out)
+    print(f"merged {len(reports)} reports from {len(args.folders)} folders into {args.out}")
+    _class_pages(args.out)
+    return 0
+
+
+def cmd_release(args) -> int:
+    from .build import release_solutions
+
+    source_dir = Path("exercises/src") if Path("exercises/src").is_dir() else \
+        REPO / "exercises" / "src"
+    for path in release_solutions(args.names, args.out, source_dir):
+        print(path)
     return 0
 
 
@@ -74,6 +140,20 @@ def cmd_check(args) -> int:
         print("(Not sandboxed: bubblewrap is not available here. That is fine for a "
               "self-check, which is not for credit.)")
     return 0 if report.max_score and report.score == report.max_score else 1
+
+
+def _export_options(parser, required: bool) -> None:
+    from .gradebook import FORMATS, MOODLE_IDENTIFIERS
+
+    parser.add_argument("--roster", type=Path, required=required,
+                        help="CSV of the class: a student-id column (and name, section, ...)")
+    parser.add_argument("--id-column", default="id", help="the roster's student-id column")
+    parser.add_argument("--format", choices=FORMATS, default="csv",
+                        help="the gradebook file to write (default: csv)")
+    parser.add_argument("--assignments", type=Path,
+                        help="TOML file summing exercises into LMS assignments")
+    parser.add_argument("--moodle-identifier", choices=sorted(MOODLE_IDENTIFIERS),
+                        default="idnumber", help="the column Moodle maps users by")
 
 
 def main(argv=None) -> int:
@@ -95,7 +175,28 @@ def main(argv=None) -> int:
     g.add_argument("--no-progress", action="store_true")
     g.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="grade without bubblewrap: only for submissions you trust")
+    g.add_argument("--shard", metavar="I/N",
+                   help="grade only part I of N of the batch (then `trainart merge`)")
+    g.add_argument("--regrade", action="store_true",
+                   help="grade every file again (default: reuse the reports of unchanged "
+                        "files graded by the same checks in --out)")
+    _export_options(g, required=False)
     g.set_defaults(func=cmd_grade)
+
+    e = sub.add_parser("export", help="write a gradebook import file from graded reports")
+    e.add_argument("out_dir", type=Path, help="a folder `trainart grade` wrote")
+    _export_options(e, required=True)
+    e.set_defaults(func=cmd_export)
+
+    m = sub.add_parser("merge", help="join the reports of several grading runs (shards)")
+    m.add_argument("folders", nargs="+", type=Path)
+    m.add_argument("-o", "--out", type=Path, default=Path("grading-out"))
+    m.set_defaults(func=cmd_merge)
+
+    r = sub.add_parser("release-solutions", help="build worked-solution notebooks to publish")
+    r.add_argument("names", nargs="+", help="exercise names (e.g. optim_adam)")
+    r.add_argument("-o", "--out", type=Path, default=Path("solutions"))
+    r.set_defaults(func=cmd_release)
 
     c = sub.add_parser("check", help="self-check one notebook with the visible checks")
     c.add_argument("notebook", type=Path)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import hashlib
 import json
 import os
 import queue
@@ -80,6 +81,54 @@ class Report:
     messages: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     sandboxed: bool = True
+    # sha256 of the file and of what graded it (resumed batches reuse equal ones)
+    fingerprint: str = ""
+
+
+def report_from_dict(data: dict) -> Report:
+    """A report as :func:`write_reports` wrote it to JSON, read back."""
+    known = {f for f in Report.__dataclass_fields__}
+    fields = {k: v for k, v in data.items() if k in known}
+    fields["checks"] = [CheckResult(**c) for c in fields.get("checks", [])]
+    return Report(**fields)
+
+
+def grader_fingerprint(grading_dir: Path, include_hidden: bool) -> str:
+    """What a grade depends on besides the file: the canonical notebooks (checks, points,
+    expected values), trainart's grading code and whether hidden checks count."""
+    digest = hashlib.sha256(b"hidden" if include_hidden else b"visible")
+    for path in sorted(Path(grading_dir).glob("*.ipynb")) + sorted(
+            Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/5"`` -> (2, 5): the second of five shards (``--shard``)."""
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise ValueError(f"--shard must be I/N with 1 <= I <= N (for example 1/3), got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
+    """Whether ``student`` (a submission's name in the batch) belongs to ``shard`` (i, n):
+    a hash of the name, so every machine splits the same folder the same way."""
+    if shard is None:
+        return True
+    i, n = shard
+    return int(hashlib.sha256(student.encode()).hexdigest(), 16) % n == i - 1
 
 
 def load_canonicals(grading_dir: str | Path) -> dict:
@@ -392,13 +441,17 @@ def grade(paths, out_dir: str | Path, *, grading_dir: str | Path = "exercises/gr
           exercise: str | None = None, jobs: int = 2, cell_timeout: float = 30,
           progress: bool = True, include_hidden: bool = True, sandboxed: bool | None = None,
           unsafe_no_sandbox: bool = False, canary: bool = True,
-          limits: sandbox.Limits | None = None) -> list[Report]:
+          limits: sandbox.Limits | None = None, shard: tuple[int, int] | None = None,
+          resume: bool = False) -> list[Report]:
     """Grade submissions (files or folders) and write the reports into ``out_dir``.
 
     ``sandboxed=None`` uses bubblewrap when it works; without it grading refuses
     (:class:`SandboxUnavailable`) unless ``unsafe_no_sandbox`` (or ``include_hidden=False``,
     the student's self-check, which is never for credit). ``canary`` grades each exercise's
     reference solution alongside, to tell a broken machine from a wrong answer.
+    ``shard=(i, n)`` grades only the i-th of n parts of the batch (merge the parts' reports
+    with :func:`merge`); ``resume`` reuses the report already in ``out_dir`` of every file
+    that is unchanged and was graded by the same checks and grader (not "could not grade").
     """
     ok, why = sandbox.available()
     if sandboxed is None:
@@ -419,13 +472,23 @@ def grade(paths, out_dir: str | Path, *, grading_dir: str | Path = "exercises/gr
     files = find_submissions(paths)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    grader = grader_fingerprint(grading_dir, include_hidden)
     reports, todo, names = [], [], set()
     for path in files:
         student = _student_name(path, roots)
         while student in names or student == CANARY:
             student += "_"
         names.add(student)
-        report = Report(submission=str(path), student=student, sandboxed=sandboxed)
+        if not in_shard(student, shard):
+            continue
+        fingerprint = f"{_file_digest(path)}:{grader}"
+        if resume:
+            done = _previous(out_dir, student, fingerprint)
+            if done is not None:
+                reports.append(done)
+                continue
+        report = Report(submission=str(path), student=student, sandboxed=sandboxed,
+                        fingerprint=fingerprint)
         reports.append(report)
         try:
             nb = load_notebook(path)
@@ -475,6 +538,50 @@ def grade(paths, out_dir: str | Path, *, grading_dir: str | Path = "exercises/gr
                                           f"A problem on the grading machine; grade again.")
     write_reports(reports, out_dir)
     return reports
+
+
+def _previous(out_dir: Path, student: str, fingerprint: str) -> Report | None:
+    """The report of an earlier run for the same file and grader, if it can be reused."""
+    path = out_dir / f"{student}.json"
+    try:
+        report = report_from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+    if report.fingerprint != fingerprint or report.status == NOT_GRADED:
+        return None
+    return report
+
+
+def merge(out_dirs, out: str | Path) -> list[Report]:
+    """Join the reports of several runs (the shards of a class) into ``out``: its
+    class.csv/class.md and every submission's report. The same student twice is an error
+    unless both reports are of the same file graded the same way."""
+    by_student: dict[str, tuple[Report, Path]] = {}
+    for folder in map(Path, out_dirs):
+        found = sorted(folder.glob("*.json"))
+        reports = []
+        for path in found:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if isinstance(data, dict) and {"student", "status", "submission"} <= data.keys():
+                reports.append(report_from_dict(data))
+        if not reports:
+            raise ValueError(f"no grading reports in {folder}")
+        for r in reports:
+            if r.student in by_student:
+                other, where = by_student[r.student]
+                if other.fingerprint and other.fingerprint == r.fingerprint:
+                    continue
+                raise ValueError(f"student {r.student!r} is in both {where} and {folder} with "
+                                 f"different files or grading: grade the shards of one batch")
+            by_student[r.student] = (r, folder)
+    merged = [r for _, (r, _) in sorted(by_student.items())]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_reports(merged, out)
+    return merged
 
 
 def _run_all(jobs_list: list[Job], settings: Settings, jobs: int, progress: bool) -> None:
