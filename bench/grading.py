@@ -1,4 +1,4 @@
-"""Grading throughput with the sandbox, and a class of 200 with right, wrong and hostile work.
+"""Grading throughput with the sandbox, and a class of 500 with right, wrong and hostile work.
 
 Two measurements, both through the real pipeline (a bubblewrap sandbox per submission, the
 checks in the grader's process, the canary of each exercise graded alongside):
@@ -8,8 +8,8 @@ checks in the grader's process, the canary of each exercise graded alongside):
   core" is the batch's time times the workers over the submissions: the target holds a
   worker to 2 s a notebook. The canary is off here: it costs one run per exercise per batch
   (15 runs for this batch of 20, one run for a class handing in one exercise), not per
-  submission; the class of 200 below grades with it.
-- **a class of 200**: right (reference), wrong (stubs, and functions returning their first
+  submission; the class of 500 below grades with it.
+- **a class of 500**: right (reference), wrong (stubs, and functions returning their first
   argument) and malicious submissions (forged PASS lines, a replaced ``check``, a killed
   parent, a fork storm, a memory grab, a reader of the sources) across every exercise, on 2
   workers. It must finish with a row per file, full marks for the right ones and zero for
@@ -33,7 +33,7 @@ from .timing import fmt_seconds, interleaved
 
 GROUP = "grading"
 N = 20
-CLASS = 200
+CLASS = 500
 WORKERS = (1, 2)
 TARGET = 2.0  # seconds per submission per core
 MEMORY_TARGET = 1.5 * 2**30  # the grader's own peak resident size, bytes
@@ -120,8 +120,9 @@ def class_of(n: int, jobs: int = 2) -> Row:
         subs.mkdir()
         kinds = make_class(subs, n)
         start = time.perf_counter()
+        # tqdm's bar on stderr: what an instructor sees for a large class
         reports = grade.grade([subs], out, grading_dir=samples.EXERCISES_DIR / "grading",
-                              jobs=jobs, progress=False)
+                              jobs=jobs, progress=True)
         seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024

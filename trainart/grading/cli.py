@@ -7,6 +7,8 @@
     trainart export grading-out --roster roster.csv [--format canvas|moodle|csv]
     trainart merge grading-out-1 grading-out-2 ... -o grading-out
     trainart release-solutions NAME... [-o solutions]
+    trainart gradescope-autograder NAME... -o autograder.zip
+    trainart dashboard grading-out      trainart similarity grading-out
     trainart check exercises/NAME.ipynb
 """
 
@@ -19,6 +21,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+CLASS_TOOLS = ("gradescope", "dashboard", "similarity")
 
 
 def _default_grading_dir() -> Path:
@@ -65,24 +70,21 @@ def cmd_grade(args) -> int:
         flag = "  [flagged for review]" if r.flags else ""
         print(f"{r.student:30s} {r.exercise:20s} {r.status:16s} {score:>7s}{flag}")
     print(f"reports: {Path(args.out) / 'class.md'} (and one .md/.json per submission)")
-    _class_pages(args.out)
+    _class_pages(args.out, args.grading_dir)
     if args.roster:
         return _export(args.out, args)
     return 0
 
 
-def _class_pages(out: Path) -> None:
+def _class_pages(out: Path, grading_dir: Path | None = None) -> None:
     """The dashboard and the similarity report of a graded folder (advice, never scores)."""
-    for module, function in (("dashboard", "write_dashboard"),
-                             ("similarity", "write_similarity")):
-        try:
-            mod = importlib.import_module(f"trainart.grading.{module}")
-        except ImportError:
-            continue
-        if not hasattr(mod, function):
-            continue
-        path = getattr(mod, function)(Path(out))
-        print(f"{module}: {path}")
+    from .dashboard import write_dashboard
+    from .similarity import write_similarity
+
+    # the similarity report first: the dashboard links to it when it exists
+    similar = write_similarity(Path(out), grading_dir or _default_grading_dir())
+    print(f"similar solutions: {similar}")
+    print(f"class dashboard: {write_dashboard(Path(out))}")
 
 
 def _export(out: Path, args) -> int:
@@ -197,6 +199,9 @@ def main(argv=None) -> int:
     r.add_argument("names", nargs="+", help="exercise names (e.g. optim_adam)")
     r.add_argument("-o", "--out", type=Path, default=Path("solutions"))
     r.set_defaults(func=cmd_release)
+
+    for module in CLASS_TOOLS:  # gradescope-autograder, dashboard, similarity
+        importlib.import_module(f"trainart.grading.{module}").register(sub)
 
     c = sub.add_parser("check", help="self-check one notebook with the visible checks")
     c.add_argument("notebook", type=Path)

@@ -253,6 +253,77 @@ def command(inner: list[str], *, chan: Path | None, hide: list[tuple[Path, Path]
     return args + inner
 
 
+# ------------------------------------------------- where bubblewrap cannot run: a user of its own
+def user_isolation_available() -> tuple[bool, str]:
+    """Whether the weaker isolation works here: the grader runs as root and can drop each
+    submission to an unprivileged uid of its own with ``setpriv`` (util-linux)."""
+    if not sys.platform.startswith("linux"):
+        return False, "needs Linux"
+    if os.geteuid() != 0:
+        return False, "the grader must run as root to drop a submission to a uid of its own"
+    if shutil.which("setpriv") is None:
+        return False, "setpriv (util-linux) is not installed"
+    uid = str(slot_uid(0))
+    try:
+        run = subprocess.run(["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups", "--",
+                              sys.executable, "-c", "import trainart.grading.serve"],
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, f"setpriv did not run: {e}"
+    if run.returncode != 0:
+        return False, (f"an unprivileged user cannot run {sys.executable} with trainart (is "
+                       f"a folder above them private, like /root?): "
+                       f"{run.stderr.strip()[-300:]}")
+    return True, "setpriv"
+
+
+def make_view(folder: Path, off_limits: list[str], exercise: str) -> Path:
+    """A copy of trainart for one submission, its off-limits modules replaced by stubs, in
+    ``folder`` (put first on the submission's ``PYTHONPATH``); returns ``folder``."""
+    target = folder / "trainart"
+    shutil.copytree(PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for module in off_limits:
+        (target / module_file(module).relative_to(PACKAGE)).write_text(
+            stub_source(module, exercise), encoding="utf-8")
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    os.chown(folder, 0, 0)
+    return folder
+
+
+def user_command(inner: list[str], *, view: Path, home: Path, slot: int,
+                 env: dict | None = None) -> list[str]:
+    """The command that runs ``inner`` as the slot's unprivileged uid, without capabilities,
+    with a clean environment whose ``PYTHONPATH`` starts with ``view``.
+
+    The weaker of the two isolations, for containers that give one container per submission
+    and no user namespaces (Gradescope's): the submission cannot write what the grader owns,
+    signal the grader or read what is readable by root only (the hidden checks, the real
+    trainart of an installation that made it so); it shares the network and the file system's
+    world-readable parts. ``trainart grade`` uses it only when told (``user_isolation``)."""
+    uid = str(slot_uid(slot))
+    base_env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home),
+                "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "JUPYTER_PLATFORM_DIRS": "1",
+                "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
+                "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
+                "MPLCONFIGDIR": str(home / "matplotlib"), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+                "TMPDIR": str(home), "PYTHONPATH": str(view)}
+    for key in ("OPENBLAS_CORETYPE", "ATEN_CPU_CAPABILITY"):
+        if key in os.environ:
+            base_env[key] = os.environ[key]
+    pairs = [f"{k}={v}" for k, v in {**base_env, **(env or {})}.items()]
+    return (["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups", "--inh-caps=-all",
+             "--bounding-set=-all", "--no-new-privs", "--", "env", "-i", *pairs] + inner)
+
+
+def kill_user(slot: int) -> None:
+    """Kill every process of the slot's uid (what a submission started, even detached)."""
+    uid = str(slot_uid(slot))
+    subprocess.run(["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups", "--",
+                    "kill", "-9", "--", "-1"], capture_output=True, timeout=30)
+
+
 def slot_uid(slot: int) -> int:
     """The uid of parallel slot ``slot`` of this grader: its own range per grading process, so
     that two batches graded at once never share a uid (RLIMIT_NPROC counts per uid)."""
