@@ -185,14 +185,15 @@ def _full(report):
 @pytest.mark.parametrize("name", sorted(EXERCISES))
 def test_reference_scores_full_marks(graded, name):
     report = graded[0][f"reference_{name}"]
-    assert _full(report), report
+    assert _full(report), (report.status, report.messages, report.checks)
     assert not report.flags
 
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))
 def test_blank_scores_zero_and_says_not_implemented(graded, name):
     report = graded[0][f"blank_{name}"]
-    assert report.status == grade.GRADED and report.score == 0 and report.max_score > 0
+    assert report.status == grade.GRADED and report.score == 0 and report.max_score > 0, (
+        report.status, report.messages, report.checks)
     assert all("not implemented yet" in c.message for c in report.checks), report.checks
 
 
