@@ -2,7 +2,7 @@
 
 One batch of submissions (references, blanks and attacks) is graded once, through the real
 pipeline (assemble, nbval with pytest-xdist, score, reports); each test then reads its
-report. A short cell time-out keeps the endless loop and the dying kernel cheap.
+report. The cell time-out bounds what the endless loop and the dying kernel cost.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "exercises" / "src").glob("*.py"))
 GRADING = ROOT / "exercises" / "grading"
 EXERCISES = {p.stem: source.parse_exercise(p) for p in SOURCES}
-CELL_TIMEOUT = 15  # seconds, with room for a loaded 2-core machine
+# seconds, the CLI's default: at 15, norm_groupnorm's reference and canary failed once in a
+# clean clone's `make test` (the cause was not captured; the next run passed: likely a time-out
+# while the rest of the unit suite loaded both cores), so a failure now prints its messages
+CELL_TIMEOUT = 30
 # In bubblewrap where it works (make setup installs it); the attacks that need it are in
 # test_grading_attacks.py, which is skipped without it. Here the scores are what matter.
 SANDBOX = {"unsafe_no_sandbox": True}
