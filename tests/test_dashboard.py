@@ -9,16 +9,14 @@ is checked as text, and in Debian's chromium over http://127.0.0.1 (marked ``sit
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import re
-import threading
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+from _serve import serve
 
 from trainart.grading import dashboard, grade, samples, sandbox, similarity
 
@@ -234,21 +232,11 @@ def test_cli_subcommands(graded, capsys):
 
 
 # ------------------------------------------------------------------------- in a browser
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(graded):
     out, _ = graded
-    handler = functools.partial(_QuietHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(out) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

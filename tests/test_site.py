@@ -6,13 +6,11 @@ Serves ``_build/html`` on 127.0.0.1 and drives Debian's chromium with Playwright
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
-import threading
 from pathlib import Path
 
 import pytest
+from _serve import serve
 
 pytestmark = pytest.mark.site
 
@@ -26,22 +24,12 @@ CHAPTERS = sorted(p.relative_to(HTML).as_posix()
                   for p in (HTML / "chapters").rglob("*.html")) if HTML.exists() else []
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def base_url():
     if not (HTML / "index.html").exists():
         pytest.fail("_build/html is missing: run `make book` first")
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(HTML) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

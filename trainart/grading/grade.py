@@ -579,20 +579,11 @@ def merge(out_dirs, out: str | Path) -> list[Report]:
     """Join the reports of several runs (the shards of a class) into ``out``: its
     class.csv/class.md and every submission's report. The same student twice is an error
     unless both reports are of the same file graded the same way."""
+    from .gradebook import read_reports
+
     by_student: dict[str, tuple[Report, Path]] = {}
     for folder in map(Path, out_dirs):
-        found = sorted(folder.glob("*.json"))
-        reports = []
-        for path in found:
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                continue
-            if isinstance(data, dict) and {"student", "status", "submission"} <= data.keys():
-                reports.append(report_from_dict(data))
-        if not reports:
-            raise ValueError(f"no grading reports in {folder}")
-        for r in reports:
+        for r in map(report_from_dict, read_reports(folder)):
             if r.student in by_student:
                 other, where = by_student[r.student]
                 if other.fingerprint and other.fingerprint == r.fingerprint:
