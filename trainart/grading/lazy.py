@@ -17,7 +17,14 @@ from __future__ import annotations
 
 import ast
 import importlib
+import threading
 import types
+
+# CPython 3.11's AST constructor keeps its recursion depth per interpreter, not per thread:
+# two threads parsing or compiling at once can fail with "SystemError: AST constructor
+# recursion depth mismatch" (seen grading 2 submissions at once). Every parse and compile
+# of the grader's threads holds this lock.
+AST_LOCK = threading.Lock()
 
 HEAVY = ("torch", "scipy")  # top-level packages whose import is deferred
 
@@ -99,7 +106,8 @@ def _placeholders(node: ast.stmt) -> list[str] | None:
 def lazy_setup(source: str) -> str:
     """``source`` with its top-level imports of :data:`HEAVY` packages deferred."""
     try:
-        tree = ast.parse(source)
+        with AST_LOCK:
+            tree = ast.parse(source)
     except SyntaxError:
         return source
     lines = source.splitlines()

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import checks as _checks
 from . import wire
+from .lazy import AST_LOCK
 
 
 class SandboxLost(BaseException):
@@ -212,7 +213,9 @@ def student_names(solution_sources: list[str]) -> list[str]:
     """The top-level names the reference solution cells define (what the checks call)."""
     names = []
     for src in solution_sources:
-        for node in ast.parse(src).body:
+        with AST_LOCK:
+            tree = ast.parse(src)
+        for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 names.append(node.name)
     return names
@@ -234,7 +237,9 @@ def run_checks(setup_sources: list[str], checks: list[tuple[str, str]], names: l
     """Run every check cell here against ``remote``; one :class:`Verdict` per check."""
     ns: dict = {"__name__": "__trainart_checks__", "__builtins__": builtins}
     for src in setup_sources:
-        exec(compile(src, "<setup>", "exec"), ns)  # the exercise's own code (trusted)
+        with AST_LOCK:
+            code = compile(src, "<setup>", "exec")
+        exec(code, ns)  # the exercise's own code (trusted)
     for name in names:
         ns[name] = RemoteFunction(remote, name)
     verdicts = []
@@ -243,7 +248,8 @@ def run_checks(setup_sources: list[str], checks: list[tuple[str, str]], names: l
             verdicts.append(Verdict(cell_id, False, "", lost="after"))
             continue
         remote.deadline = time.monotonic() + cell_timeout
-        code = compile(src, f"<check {cell_id}>", "exec")
+        with AST_LOCK:
+            code = compile(src, f"<check {cell_id}>", "exec")
         with _checks.recording() as sink:
             try:
                 exec(code, ns)

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import trainart
 
+from .lazy import AST_LOCK
+
 PACKAGE = Path(trainart.__file__).resolve().parent
 MOUNT = "/grading"
 BASE_UID = 61000
@@ -85,7 +87,9 @@ def limiter(limits: Limits):
 def _top_level_names(path: Path) -> tuple[list[str], list[str] | None]:
     """The names a module defines at its top level, and its ``__all__`` if it is a literal."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        source = path.read_text(encoding="utf-8")
+        with AST_LOCK:
+            tree = ast.parse(source)
     except (OSError, SyntaxError):
         return [], None
     names, exported = [], None
