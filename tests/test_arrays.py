@@ -4,6 +4,9 @@ tensors."""
 
 from __future__ import annotations
 
+import sys
+import types
+
 import numpy as np
 import pytest
 import torch
@@ -50,3 +53,14 @@ def test_fused_torch_matches_the_plain_expression(fused, plain, n_args):
     out = fused(x, -0.3, y) if n_args == 1 else fused(x, -0.3, y, z)
     assert out is x
     assert torch.equal(x, expected)  # tensors evaluate the plain expression: bit-equal
+
+
+def test_is_tensor_while_another_thread_is_still_importing_torch(monkeypatch):
+    """The grader runs checks in threads: one may be importing torch (its module in
+    sys.modules, not yet holding Tensor) while another asks whether an array is a tensor.
+    That once made a reference solution 'could not grade' (AttributeError: partially
+    initialized module 'torch' has no attribute 'Tensor')."""
+    half_built = types.ModuleType("torch")
+    monkeypatch.setitem(sys.modules, "torch", half_built)
+    assert not _arrays.is_tensor(np.zeros(3))
+    assert float(_arrays.maximum(np.array(1.0), np.array(2.0))) == 2.0

@@ -15,9 +15,13 @@ import numpy as np
 
 
 def is_tensor(x) -> bool:
-    """True when ``x`` is a ``torch.Tensor`` (without importing torch)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
+    """True when ``x`` is a ``torch.Tensor`` or a subclass (without importing torch).
+
+    Recognised by its class, not through ``sys.modules["torch"]``: while another thread is
+    still importing torch, that module is only partly built (no ``Tensor`` attribute yet);
+    a tensor, on the other hand, can only exist once torch has been imported completely.
+    """
+    return any(c.__name__ == "Tensor" and c.__module__ == "torch" for c in type(x).__mro__)
 
 
 def sqrt(x):

@@ -25,11 +25,11 @@ functions that take a torch module.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Mapping
 
 import numpy as np
 
+from ._arrays import is_tensor
 from ._lazy import lazy_import
 from .optim.base import _named_params
 
@@ -50,8 +50,7 @@ _STAT_KEYS = ("layer", "mean", "std", "saturated", "zero", "dead")
 
 def _numpy(owner: str, name: str, x) -> np.ndarray:
     """A float64 NumPy copy of an array or a tensor (detached, on the CPU)."""
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(x, torch.Tensor):
+    if is_tensor(x):
         x = x.detach().cpu().numpy()
     arr = np.asarray(x)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)

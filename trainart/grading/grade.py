@@ -554,7 +554,8 @@ def grade(paths, out_dir: str | Path, *, grading_dir: str | Path = "exercises/gr
     for job in todo:
         c = canaries.get(job.spec.name)
         if c is not None and not (c.report.max_score and c.report.score == c.report.max_score):
-            failed = [f"{r.id}: {r.message}" for r in c.report.checks if not r.passed][:3]
+            failed = ([f"{r.id}: {r.message}" for r in c.report.checks if not r.passed][:3]
+                      or c.report.messages[:2] or [c.report.status])
             job.report.status, job.report.score = NOT_GRADED, 0
             job.report.messages.insert(0, f"Could not grade: the reference solution, graded in "
                                           f"the same batch, failed too ({'; '.join(failed)}). "
