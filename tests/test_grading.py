@@ -190,6 +190,9 @@ def test_reference_scores_full_marks(graded, name):
     report = graded[0][f"reference_{name}"]
     assert _full(report), (report.status, report.messages, report.checks)
     assert not report.flags
+    # the student notebook as handed out (its "After the deadline" cell included) changes no
+    # cell but the solutions
+    assert not any("other cell" in m for m in report.messages), report.messages
 
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import nbformat
 
+from .build import solutions_note
+
 # (pattern, what the report says) for code that could tamper with grading from inside the
 # kernel. A match is not a verdict: the submission is flagged for a person to review.
 FLAG_PATTERNS = [
@@ -236,7 +238,7 @@ def assemble(nb, canonical, exercise: str, expected: str | None = None) -> Assem
         for pattern, what in FLAG_PATTERNS:
             if re.search(pattern, theirs.source):
                 result.flags.append(f"cell '{cell.id}' {what}")
-    ignored = _changed_other_cells(nb, canonical, taken)
+    ignored = _changed_other_cells(nb, canonical, taken, exercise)
     if ignored:
         result.messages.append(f"{ignored} other cell(s) were added or changed; only solution "
                                f"cells are graded, so they were ignored.")
@@ -247,7 +249,8 @@ def assemble(nb, canonical, exercise: str, expected: str | None = None) -> Assem
     return result
 
 
-def _changed_other_cells(nb, canonical, taken: set) -> int:
-    sources = {c.source.strip() for c in canonical.cells}
+def _changed_other_cells(nb, canonical, taken: set, exercise: str) -> int:
+    # the student notebook's last cell (where solutions will appear) is not in the canonical
+    sources = {c.source.strip() for c in canonical.cells} | {solutions_note(exercise).strip()}
     return sum(1 for c in nb.cells
                if id(c) not in taken and c.source.strip() and c.source.strip() not in sources)
