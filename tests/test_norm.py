@@ -168,7 +168,7 @@ def test_instancenorm_equals_torch(shape, affine):
         _set_affine(tin, gamma, beta)
     else:
         gamma = beta = None
-    out, cache = norm.instancenorm_forward(x, gamma, beta)
+    out, cache = norm.instancenorm_forward(x, gamma, beta, spatial_ndim=len(shape) - 2)
     ours = (out, *norm.instancenorm_backward(dout, cache))
     theirs = _run_torch(tin, x, dout)
     if not affine:
@@ -329,7 +329,9 @@ Z3, O3 = np.zeros(3), np.ones(3)
 X = np.ones((4, 3, 2, 2))
 BAD_CALLS = [
     (lambda: norm.batchnorm_forward(np.ones(3), None, None, Z3, O3), "batchnorm_forward: x"),
-    (lambda: norm.batchnorm_forward(X, np.ones(4), None, Z3, O3), "batchnorm_forward: gamma"),
+    (lambda: norm.batchnorm_forward(X, np.ones(4), None, Z3, O3),
+     r"batchnorm_forward: gamma must have shape \(3,\) \(one value per channel of x, shape "
+     r"\(4, 3, 2, 2\)\), got \(4,\)"),
     (lambda: norm.batchnorm_forward(X, None, np.ones((3, 1)), Z3, O3),
      "batchnorm_forward: beta"),
     (lambda: norm.batchnorm_forward(X, None, None, np.zeros(4), O3),
@@ -350,6 +352,40 @@ BAD_CALLS = [
     (lambda: norm.layernorm_forward(X, None, None, normalized_ndim=0),
      "layernorm_forward: normalized_ndim"),
     (lambda: norm.instancenorm_forward(np.ones((4, 3))), "instancenorm_forward: x"),
+    (lambda: norm.instancenorm_forward(np.ones((3, 6, 6))),
+     r"instancenorm_forward: x of shape \(3, 6, 6\) is ambiguous.*spatial_ndim=1 or "
+     r"spatial_ndim=2"),
+    (lambda: norm.instancenorm_forward(X, spatial_ndim=1),
+     r"instancenorm_forward: x must have shape \(N, C, L\) or unbatched \(C, L\) for "
+     r"spatial_ndim=1 .*got shape \(4, 3, 2, 2\)"),
+    (lambda: norm.instancenorm_forward(X, spatial_ndim=4), "instancenorm_forward: spatial_ndim"),
+    (lambda: norm.instancenorm_forward(X, running_mean=Z3, running_var=np.ones(4)),
+     r"instancenorm_forward: running_var must have shape \(3,\)"),
+    (lambda: norm.instancenorm_forward(X, momentum=2.0), "instancenorm_forward: momentum"),
+    (lambda: norm.InstanceNorm(6).forward(np.ones((6, 6, 5))),
+     r"InstanceNorm.forward: x of shape \(6, 6, 5\) is ambiguous with num_features=6"),
+    (lambda: norm.InstanceNorm(3).forward(np.ones((2, 4, 5))),
+     r"InstanceNorm.forward: x of shape \(2, 4, 5\) has no axis of num_features=3"),
+    (lambda: norm.InstanceNorm(3, spatial_ndim=2).forward(np.ones((2, 3, 5))),
+     r"InstanceNorm.forward: x has 2 channels \(axis 0 of shape \(2, 3, 5\), read as "
+     r"\(N, C, H, W\) or unbatched \(C, H, W\)\), expected num_features=3"),
+    (lambda: norm.InstanceNorm(3, spatial_ndim=1).forward(X),
+     r"InstanceNorm.forward: x must have shape \(N, C, L\) or unbatched \(C, L\)"),
+    (lambda: norm.InstanceNorm(3).forward(np.ones((2, 4, 5, 5))),
+     r"InstanceNorm.forward: x has 4 channels .*expected num_features=3; for an unbatched "
+     r"\(C, D, H, W\)"),
+    (lambda: norm.InstanceNorm(3).forward(np.ones((4, 5))),
+     r"InstanceNorm.forward: x of shape \(4, 5\) is read as an unbatched \(C, L\) with 4 "
+     r"channels, expected num_features=3"),
+    (lambda: norm.batchnorm_forward(X, None, None, Z3, O3, momentum=None),
+     "batchnorm_forward: momentum=None .*needs num_batches_tracked"),
+    (lambda: norm.batchnorm_forward(X, None, None, None, None,
+                                    num_batches_tracked=np.zeros((), np.int64)),
+     "batchnorm_forward: num_batches_tracked counts"),
+    (lambda: norm.BatchNorm(3, momentum=1.5), "BatchNorm: momentum must be in"),
+    (lambda: norm.LayerNorm((3, 0)), r"LayerNorm: normalized_shape\[1\] must be an integer >= 1"),
+    (lambda: norm.LayerNorm(()), "LayerNorm: normalized_shape must have at least one axis"),
+    (lambda: norm.GroupNorm(1, 3).forward(np.ones(3)), r"GroupNorm.forward: x must have shape"),
     (lambda: norm.instancenorm_forward(X, np.ones(2)), "instancenorm_forward: gamma"),
     (lambda: norm.groupnorm_forward(np.ones(6), 2, None, None), "groupnorm_forward: x"),
     (lambda: norm.groupnorm_forward(X, 3, None, np.ones(4)), "groupnorm_forward: beta"),
@@ -357,9 +393,15 @@ BAD_CALLS = [
                                                                              Z3, O3)[1]),
      "batchnorm_backward: dout"),
     (lambda: norm.LayerNorm(3).forward(np.ones((2, 4))), "LayerNorm.forward: x"),
-    (lambda: norm.GroupNorm(1, 3).forward(np.ones((2, 4))), "GroupNorm.forward: x"),
-    (lambda: norm.InstanceNorm(3).forward(np.ones((2, 4, 5))), "InstanceNorm.forward: x"),
-    (lambda: norm.BatchNorm(3).forward(np.ones((2, 4))), "batchnorm_forward: gamma"),
+    (lambda: norm.BatchNorm(3).forward(np.ones((2, 4))),
+     r"BatchNorm.forward: x has 4 channels \(axis 1 of shape \(2, 4\)\), expected "
+     r"num_features=3"),
+    (lambda: norm.BatchNorm(3, affine=False).forward(np.ones((2, 4))),
+     "BatchNorm.forward: x has 4 channels"),
+    (lambda: norm.BatchNorm(3).forward(np.ones(3)),
+     r"BatchNorm.forward: x must have shape \(N, 3\) or \(N, 3, \*\), got shape \(3,\)"),
+    (lambda: norm.GroupNorm(1, 3).forward(np.ones((2, 4))),
+     "GroupNorm.forward: x has 4 channels .*expected num_channels=3"),
 ]
 
 
@@ -370,15 +412,41 @@ def test_bad_shapes_raise_value_error_naming_function_and_argument(call, match):
 
 
 def test_bad_types_raise_type_error():
-    with pytest.raises(TypeError, match="batchnorm_forward: running_var must be a float"):
+    with pytest.raises(TypeError, match="batchnorm_forward: running_var must be a float "
+                                        "NumPy array .*got list"):
         norm.batchnorm_forward(X, None, None, Z3, [1.0, 1.0, 1.0])
+    with pytest.raises(TypeError, match="batchnorm_forward: running_mean must be a float "
+                                        "NumPy array .*got an array of dtype int64"):
+        norm.batchnorm_forward(X, None, None, np.zeros(3, dtype=np.int64), O3)
+    with pytest.raises(TypeError, match="instancenorm_forward: running_mean .*dtype int32"):
+        norm.instancenorm_forward(X, running_mean=np.zeros(3, np.int32), running_var=O3)
+    with pytest.raises(TypeError, match="batchnorm_forward: num_batches_tracked must be a 0-d "
+                                        "integer NumPy array .*got int"):
+        norm.batchnorm_forward(X, None, None, Z3.copy(), O3.copy(), num_batches_tracked=0)
+    with pytest.raises(TypeError, match="num_batches_tracked .*dtype float64 and shape \\(\\)"):
+        norm.batchnorm_forward(X, None, None, Z3.copy(), O3.copy(),
+                               num_batches_tracked=np.zeros(()))
+    with pytest.raises(TypeError, match="batchnorm_forward: training must be True or False"):
+        norm.batchnorm_forward(X, None, None, Z3.copy(), O3.copy(), training="eval")
+    with pytest.raises(TypeError, match="InstanceNorm: momentum must be a number in"):
+        norm.InstanceNorm(3, momentum=None)
+    with pytest.raises(TypeError, match="BatchNorm: affine must be True or False"):
+        norm.BatchNorm(3, affine=None)
+    with pytest.raises(TypeError, match="LayerNorm: normalized_shape must be an int or a tuple"):
+        norm.LayerNorm(3.0)
     with pytest.raises(TypeError, match="layernorm_forward: x must be a numeric"):
         norm.layernorm_forward(np.array(["a", "b"]), None, None)
+    with pytest.raises(TypeError, match="BatchNorm.forward: training must be True, False"):
+        norm.BatchNorm(3).forward(X, training=1)
     _, cache = norm.layernorm_forward(X, None, None)
-    with pytest.raises(TypeError, match="batchnorm_backward: cache"):
+    with pytest.raises(TypeError, match="batchnorm_backward: cache must be the BatchNormCache "
+                                        "returned by batchnorm_forward, got LayerNormCache"):
         norm.batchnorm_backward(X, cache)
-    with pytest.raises(RuntimeError, match="call forward first"):
-        norm.BatchNorm(3).backward(X)
+    for layer in (norm.BatchNorm(3), norm.LayerNorm(2), norm.GroupNorm(1, 3),
+                  norm.InstanceNorm(3)):
+        with pytest.raises(RuntimeError, match=f"{type(layer).__name__}.backward: call "
+                                               f"forward first"):
+            layer.backward(X)
 
 
 def test_float32_stays_float32():
@@ -393,6 +461,17 @@ def test_float32_stays_float32():
         assert backward(np.ones_like(x), cache)[0].dtype == np.float32
     out, _ = norm.batchnorm_forward(x, O3, Z3, Z3.copy(), O3.copy(), training=False)
     assert out.dtype == np.float32
+    for training in (True, False):  # instance norm with running statistics, and unbatched
+        out, cache = norm.instancenorm_forward(x, O3, Z3, running_mean=Z3.copy(),
+                                               running_var=O3.copy(), training=training)
+        assert out.dtype == np.float32
+        assert norm.instancenorm_backward(np.ones_like(x), cache)[0].dtype == np.float32
+        out, cache = norm.instancenorm_forward(x[0], O3, Z3, spatial_ndim=2,
+                                               running_mean=Z3.copy(), running_var=O3.copy(),
+                                               training=training)
+        assert out.dtype == np.float32 and out.shape == x[0].shape
+    bn = norm.BatchNorm(3, momentum=None)
+    assert bn.forward(x).dtype == np.float32 and bn.backward(np.ones_like(x)).dtype == np.float32
 
 
 def test_layers_expose_params_and_axes_describe_every_norm():
@@ -439,3 +518,334 @@ def test_layernorm_ignores_per_sample_shift_and_scale(x, scale, shift):
     out2, _ = norm.layernorm_forward(scale * x2 + shift, None, None)
     close(out2, out, rtol=1e-4, atol=1e-4)  # exact up to eps
     close(out.mean(axis=1), 0.0, rtol=0, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------
+# torch's options: momentum=None, track_running_stats, affine/bias off, unbatched inputs
+# ---------------------------------------------------------------------------------------
+
+
+def _torch_step(module, x, dout):
+    """Output, dx and {name: gradient} of one torch forward/backward."""
+    module.zero_grad()
+    xt = _t(x, grad=True)
+    out = module(xt)
+    out.backward(_t(dout))
+    grads = {n: p.grad.numpy().copy() for n, p in module.named_parameters()}
+    return out.detach().numpy(), xt.grad.numpy(), grads
+
+
+def _buffers(module):
+    return {n: b.numpy().copy() for n, b in module.named_buffers()}
+
+
+def _copy_params(layer, module, rng):
+    """Random parameters, the same in both (so a wrong gamma/beta order would show)."""
+    for name, p in zip(layer.names, layer.params):
+        p[...] = rng.normal(size=p.shape)
+        with torch.no_grad():
+            getattr(module, name).copy_(_t(p))
+
+
+def _trajectory(layer, module, shapes, modes, seed=0):
+    """Run ``layer`` and the torch ``module`` over batches of ``shapes`` in ``modes``
+    (True: train, False: eval), comparing the output, dx, every parameter gradient and every
+    buffer (running statistics, num_batches_tracked) after each step."""
+    rng = np.random.default_rng(seed)
+    module.double()
+    _copy_params(layer, module, rng)
+    assert layer.names == [n for n, _ in module.named_parameters()]
+    for step, (shape, training) in enumerate(zip(shapes, modes)):
+        # each batch with its own mean and scale, per channel, so the statistics move
+        x = rng.normal(loc=2.0 * step - 3.0, scale=0.5 + step, size=shape)
+        dout = rng.normal(size=shape)
+        module.train(training)
+        out, dx, grads = _torch_step(module, x, dout)
+        close(layer.forward(x, training=training), out)
+        close(layer.backward(dout), dx)
+        assert dict(zip(layer.names, layer.grads)).keys() == grads.keys()
+        for name, g in zip(layer.names, layer.grads):
+            close(g, grads[name])
+        for name, b in _buffers(module).items():
+            close(np.asarray(getattr(layer, name)), b, rtol=RTOL, atol=0)
+    return layer
+
+
+def _stats_moved(layer):
+    assert not np.allclose(layer.running_mean, 0.0) and not np.allclose(layer.running_var, 1.0)
+
+
+@pytest.mark.parametrize("shape", [(8, 3), (5, 3, 4), (4, 3, 2, 5)], ids=str)
+@pytest.mark.parametrize("affine, bias", [(True, True), (True, False), (False, True)])
+def test_batchnorm_momentum_none_is_the_cumulative_average_like_torch(shape, affine, bias):
+    cls = {2: torch.nn.BatchNorm1d, 3: torch.nn.BatchNorm1d, 4: torch.nn.BatchNorm2d}
+    module = cls[len(shape)](3, momentum=None, affine=affine, bias=bias)
+    layer = norm.BatchNorm(3, momentum=None, affine=affine, bias=bias)
+    # batches of different sizes (1/k weights each batch equally, whatever its size)
+    shapes = [(n,) + shape[1:] for n in (shape[0], 3, shape[0] + 2, 2, shape[0], 4)]
+    modes = [True, True, False, True, True, False]
+    _trajectory(layer, module, shapes, modes)
+    assert int(layer.num_batches_tracked) == 4 == int(module.num_batches_tracked)
+    _stats_moved(layer)
+
+
+def test_batchnorm_momentum_none_equals_the_plain_mean_of_the_batch_statistics():
+    rng = np.random.default_rng(1)
+    batches = [rng.normal(loc=i, scale=1 + i, size=(5 + i, 2, 3)) for i in range(5)]
+    rm, rv, n = np.zeros(2), np.ones(2), np.zeros((), np.int64)
+    for xb in batches:
+        norm.batchnorm_forward(xb, None, None, rm, rv, momentum=None, num_batches_tracked=n)
+    assert int(n) == 5
+    close(rm, np.mean([xb.mean(axis=(0, 2)) for xb in batches], axis=0))
+    close(rv, np.mean([xb.var(axis=(0, 2), ddof=1) for xb in batches], axis=0))
+    # with a momentum the count still goes up (as torch's), the weight does not follow it
+    norm.batchnorm_forward(batches[0], None, None, rm, rv, momentum=0.5, num_batches_tracked=n)
+    assert int(n) == 6
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_layer_counts_batches_and_keeps_eval_fixed(momentum):
+    layer = norm.BatchNorm(2, momentum=momentum)
+    module = torch.nn.BatchNorm1d(2, momentum=momentum)
+    _trajectory(layer, module, [(6, 2)] * 5, [True, False, True, True, False])
+    assert layer.num_batches_tracked.shape == () and int(layer.num_batches_tracked) == 3
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 2, 2)], ids=str)
+def test_batchnorm_without_running_stats_uses_batch_stats_in_eval_like_torch(shape):
+    cls = torch.nn.BatchNorm2d if len(shape) == 4 else torch.nn.BatchNorm1d
+    layer = norm.BatchNorm(3, track_running_stats=False)
+    module = cls(3, track_running_stats=False)
+    _trajectory(layer, module, [shape] * 4, [True, False, True, False])
+    assert layer.running_mean is None and layer.num_batches_tracked is None
+    assert layer.cache.batch_stats  # eval used the batch's statistics
+
+
+@pytest.mark.parametrize("dims, shape", [(1, (4, 3, 5)), (2, (3, 3, 4, 5)), (1, (3, 6)),
+                                         (2, (3, 4, 5))], ids=str)
+@pytest.mark.parametrize("affine, bias", [(False, True), (True, True), (True, False)])
+def test_instancenorm_tracked_stats_equal_torch_over_train_and_eval(dims, shape, affine, bias):
+    """track_running_stats=True: updated in training, used in eval (batched and unbatched)."""
+    cls = torch.nn.InstanceNorm1d if dims == 1 else torch.nn.InstanceNorm2d
+    C = shape[1] if len(shape) == dims + 2 else shape[0]
+    module = cls(C, momentum=0.3, affine=affine, track_running_stats=True, bias=bias)
+    layer = norm.InstanceNorm(C, momentum=0.3, affine=affine, track_running_stats=True,
+                              bias=bias, spatial_ndim=dims)
+    _trajectory(layer, module, [shape] * 6, [True, True, False, True, False, False])
+    _stats_moved(layer)
+    assert not layer.cache.input_stats
+
+
+@pytest.mark.parametrize("affine", [False, True])
+def test_instancenorm_without_tracking_uses_input_stats_in_eval_like_torch(affine):
+    layer = norm.InstanceNorm(3, affine=affine)
+    module = torch.nn.InstanceNorm2d(3, affine=affine)
+    _trajectory(layer, module, [(2, 3, 4, 4), (3, 4, 4)], [True, False])
+    assert layer.running_mean is None and layer.cache.input_stats
+
+
+@pytest.mark.parametrize("C, shape, torch_cls", [
+    (3, (3, 6, 6), torch.nn.InstanceNorm2d),   # the issue's array: one (C, H, W) image ...
+    (6, (3, 6, 6), torch.nn.InstanceNorm1d),   # ... or (N, C, L) with 6 channels
+    (4, (4, 7), torch.nn.InstanceNorm1d),      # unbatched (C, L)
+    (2, (3, 2, 5), torch.nn.InstanceNorm1d),
+    (2, (3, 2, 2, 4), torch.nn.InstanceNorm2d),
+], ids=str)
+def test_instancenorm_layer_reads_the_layout_from_num_features_like_torch(C, shape, torch_cls):
+    layer = norm.InstanceNorm(C, affine=True)
+    _trajectory(layer, torch_cls(C, affine=True), [shape] * 2, [True, False])
+
+
+def test_instancenorm_forward_on_an_unbatched_image_is_no_longer_misread():
+    """The bug: a (3, 6, 6) image used to be normalized as N=3, C=6, L=6."""
+    rng = np.random.default_rng(4)
+    img, dout = rng.normal(size=(3, 6, 6)), rng.normal(size=(3, 6, 6))
+    g, b = rng.normal(size=3), rng.normal(size=3)
+    module = torch.nn.InstanceNorm2d(3, affine=True).double()
+    _set_affine(module, g, b)
+    out, cache = norm.instancenorm_forward(img, g, b, spatial_ndim=2)
+    ours = (out, *norm.instancenorm_backward(dout, cache))
+    _assert_same(ours, _run_torch(module, img, dout))
+    # the same numbers as the batched form of one image
+    batched, _ = norm.instancenorm_forward(img[None], g, b)
+    close(out, batched[0], rtol=0, atol=0)
+    # the old reading differs, and is now only had by asking for it
+    as_1d, _ = norm.instancenorm_forward(img, spatial_ndim=1)
+    assert np.abs(as_1d - norm.instancenorm_forward(img, spatial_ndim=2)[0]).max() > 0.1
+    with pytest.raises(ValueError, match="ambiguous"):
+        norm.instancenorm_forward(img)
+
+
+def test_instancenorm_forward_with_running_stats_equals_functional_torch():
+    rng = np.random.default_rng(8)
+    rm, rv = np.zeros(4), np.ones(4)
+    trm, trv = torch.zeros(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64)
+    for step in range(3):
+        x = rng.normal(step, 1 + step, size=(3, 4, 5))
+        out, _ = norm.instancenorm_forward(x, spatial_ndim=1, running_mean=rm, running_var=rv,
+                                           momentum=0.2)
+        tout = torch.nn.functional.instance_norm(_t(x), trm, trv, use_input_stats=True,
+                                                 momentum=0.2)
+        close(out, tout.numpy())
+        close(rm, trm.numpy())
+        close(rv, trv.numpy())
+    x = rng.normal(size=(2, 4, 1))  # one position is fine with the running statistics
+    out, _ = norm.instancenorm_forward(x, spatial_ndim=1, running_mean=rm, running_var=rv,
+                                       training=False)
+    close(out, torch.nn.functional.instance_norm(_t(x), trm, trv,
+                                                 use_input_stats=False).numpy())
+
+
+@pytest.mark.parametrize("nshape, xshape", [((5,), (3, 5)), ((5,), (5,)), ((2, 3), (2, 3)),
+                                            ((2, 3), (4, 2, 2, 3))], ids=str)
+@pytest.mark.parametrize("affine, bias", [(True, True), (True, False), (False, True)])
+def test_layernorm_options_and_unbatched_inputs_equal_torch(nshape, xshape, affine, bias):
+    layer = norm.LayerNorm(nshape, elementwise_affine=affine, bias=bias)
+    module = torch.nn.LayerNorm(nshape, elementwise_affine=affine, bias=bias)
+    _trajectory(layer, module, [xshape] * 2, [True, False])
+    assert layer.elementwise_affine == affine
+
+
+@pytest.mark.parametrize("affine, bias", [(True, False), (False, True)])
+def test_groupnorm_options_equal_torch(affine, bias):
+    layer = norm.GroupNorm(2, 4, affine=affine, bias=bias)
+    module = torch.nn.GroupNorm(2, 4, affine=affine, bias=bias)
+    _trajectory(layer, module, [(3, 4, 5), (2, 4, 2, 3)], [True, False])
+
+
+def test_torch_refuses_the_inputs_we_refuse():
+    """Unbatched batch norm and a 4-D input to a 1-D instance norm fail in both."""
+    with pytest.raises(ValueError, match="expected 2D or 3D input"):
+        torch.nn.BatchNorm1d(3)(_t(np.ones(3)))
+    with pytest.raises(ValueError, match="BatchNorm.forward: x must have shape"):
+        norm.BatchNorm(3).forward(np.ones(3))
+    with pytest.raises(ValueError, match="expected 2D or 3D input"):
+        torch.nn.InstanceNorm1d(3)(_t(X))
+    with pytest.raises(ValueError, match="InstanceNorm.forward: x must have shape"):
+        norm.InstanceNorm(3, spatial_ndim=1).forward(X)
+    with pytest.raises(RuntimeError, match="Expected at least 2 dimensions"):
+        torch.nn.GroupNorm(1, 3)(_t(np.ones(3)))
+    with pytest.raises(ValueError, match="GroupNorm.forward: x must have shape"):
+        norm.GroupNorm(1, 3).forward(np.ones(3))
+
+
+# ---------------------------------------------------------------------------------------
+# the layer protocol and the typed caches
+# ---------------------------------------------------------------------------------------
+
+
+LAYERS = {
+    "batch": (lambda: norm.BatchNorm(3), norm.BatchNormCache),
+    "layer": (lambda: norm.LayerNorm((3, 2, 2)), norm.LayerNormCache),
+    "instance": (lambda: norm.InstanceNorm(3, affine=True), norm.InstanceNormCache),
+    "group": (lambda: norm.GroupNorm(3, 3), norm.GroupNormCache),
+}
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_norm_layers_follow_the_layer_protocol(kind):
+    from trainart.layers import Layer
+
+    make, cache_type = LAYERS[kind]
+    layer = make()
+    assert isinstance(layer, Layer) and layer.training and layer.cache is None
+    x = np.random.default_rng(0).normal(size=(4, 3, 2, 2))
+    out = layer(x)
+    assert type(layer.cache) is cache_type and isinstance(layer.cache, tuple)
+    dx = layer.backward(np.ones_like(out))
+    assert dx.shape == x.shape
+    assert layer.names == ["weight", "bias"]
+    assert [p.shape for p in layer.params] == [g.shape for g in layer.grads]
+    assert layer.params[0] is layer.gamma is layer.weight and layer.params[1] is layer.bias
+    assert layer.eval() is layer and not layer.training
+    assert layer.train().training
+
+
+def test_training_argument_overrides_the_mode_for_one_call():
+    layer = norm.BatchNorm(3)
+    x = np.random.default_rng(1).normal(size=(5, 3))
+    before = layer.running_mean.copy()
+    layer.forward(x, training=False)   # running statistics, nothing updated
+    close(layer.running_mean, before, rtol=0, atol=0)
+    assert not layer.cache.batch_stats and layer.training
+    layer.eval().forward(x, training=True)
+    assert layer.cache.batch_stats and not layer.training
+    assert int(layer.num_batches_tracked) == 1
+
+
+def test_bias_false_and_affine_false_leave_their_parameters_out():
+    assert norm.BatchNorm(3, bias=False).names == ["weight"]
+    assert norm.BatchNorm(3, affine=False, bias=False).params == []
+    assert norm.LayerNorm(4, bias=False).names == ["weight"]
+    assert norm.LayerNorm(4, elementwise_affine=False).params == []
+    assert norm.GroupNorm(1, 4, bias=False).bias is None
+    assert norm.InstanceNorm(4, affine=True, bias=False).names == ["weight"]
+
+
+def test_signatures_follow_torch():
+    """Positional arguments mean what they mean in torch (BatchNorm(C, eps, momentum))."""
+    import inspect
+
+    for ours, theirs in [(norm.BatchNorm, torch.nn.BatchNorm1d),
+                         (norm.InstanceNorm, torch.nn.InstanceNorm2d),
+                         (norm.LayerNorm, torch.nn.LayerNorm),
+                         (norm.GroupNorm, torch.nn.GroupNorm)]:
+        a = inspect.signature(ours.__init__).parameters
+        b = inspect.signature(theirs.__init__).parameters
+        common = [n for n in b if n not in ("device", "dtype")]
+        assert [n for n in a if n in common] == common, ours
+        for n in common:
+            assert a[n].default == b[n].default and a[n].kind == b[n].kind, (ours, n)
+    bn = norm.BatchNorm(3, 1e-3, 0.2)
+    assert bn.eps == 1e-3 and bn.momentum == 0.2
+
+
+# ---------------------------------------------------------------------------------------
+# gradient checks of the new backward paths
+# ---------------------------------------------------------------------------------------
+
+
+def _instance(spatial_ndim, tracked, training):
+    def forward(x, g, b):
+        C = x.shape[0] if x.ndim == spatial_ndim + 1 else x.shape[1]
+        rm, rv = (np.linspace(-1, 1, C), np.linspace(0.5, 2, C)) if tracked else (None, None)
+        return norm.instancenorm_forward(x, g, b, spatial_ndim=spatial_ndim, running_mean=rm,
+                                         running_var=rv, training=training)
+    return forward
+
+
+NEW_GRADCHECKS = {
+    # name: (x shape, forward, backward, parameter shape)
+    "instance-tracked-eval": ((2, 3, 4), _instance(1, True, False), norm.instancenorm_backward),
+    "instance-tracked-train": ((2, 3, 4), _instance(1, True, True), norm.instancenorm_backward),
+    "instance-unbatched-2d": ((3, 2, 3), _instance(2, False, True), norm.instancenorm_backward),
+    "instance-unbatched-1d-eval": ((3, 4), _instance(1, True, False),
+                                   norm.instancenorm_backward),
+    "layer-unbatched": ((2, 3), lambda x, g, b: norm.layernorm_forward(x, g, b, 2),
+                        norm.layernorm_backward),
+    "batch-momentum-none": ((5, 3), lambda x, g, b: norm.batchnorm_forward(
+        x, g, b, np.zeros(3), np.ones(3), momentum=None,
+        num_batches_tracked=np.zeros((), np.int64)), norm.batchnorm_backward),
+}
+
+
+@pytest.mark.parametrize("name", list(NEW_GRADCHECKS))
+@pytest.mark.parametrize("with_beta", [True, False])
+def test_new_backward_paths_match_numerical_gradient(name, with_beta):
+    shape, forward, backward = NEW_GRADCHECKS[name]
+    rng = np.random.default_rng(len(name))
+    pshape = shape if name == "layer-unbatched" else (
+        (shape[0],) if "unbatched" in name else (shape[1],))
+    x = rng.normal(1.0, 2.0, size=shape)
+    g = rng.normal(size=pshape)
+    b = rng.normal(size=pshape) if with_beta else None
+    dout = rng.normal(size=shape)
+
+    def loss():
+        return np.sum(forward(x, g, b)[0] * dout)
+
+    dx, dg, db = backward(dout, forward(x, g, b)[1])
+    assert (db is None) == (not with_beta)
+    for analytic, param in ((dx, x), (dg, g), (db, b)):
+        if param is not None:
+            close(analytic, numerical_gradient(loss, param), rtol=1e-6, atol=1e-8)

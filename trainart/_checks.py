@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 
-def _number(owner: str, name: str, value) -> float:
+def number(owner: str, name: str, value) -> float:
+    """``value`` as a float (not NaN) or an error naming ``owner`` and ``name``."""
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -19,7 +20,7 @@ def _number(owner: str, name: str, value) -> float:
 
 def positive(owner: str, name: str, value) -> float:
     """``value > 0`` or a ``ValueError`` naming ``owner`` and ``name``."""
-    value = _number(owner, name, value)
+    value = number(owner, name, value)
     if not value > 0 or math.isinf(value):
         raise ValueError(f"{owner}: {name} must be a finite number > 0, got {value!r}")
     return value
@@ -27,7 +28,7 @@ def positive(owner: str, name: str, value) -> float:
 
 def non_negative(owner: str, name: str, value) -> float:
     """``value >= 0`` or a ``ValueError`` naming ``owner`` and ``name``."""
-    value = _number(owner, name, value)
+    value = number(owner, name, value)
     if not value >= 0 or math.isinf(value):
         raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value!r}")
     return value
@@ -35,16 +36,66 @@ def non_negative(owner: str, name: str, value) -> float:
 
 def unit_interval(owner: str, name: str, value) -> float:
     """``0 <= value < 1`` or a ``ValueError`` naming ``owner`` and ``name``."""
-    value = _number(owner, name, value)
+    value = number(owner, name, value)
     if not 0.0 <= value < 1.0:
         raise ValueError(f"{owner}: {name} must be in [0, 1), got {value!r}")
     return value
 
 
+def probability(owner: str, name: str, value) -> float:
+    """``0 <= value <= 1`` (closed, e.g. a momentum weight) or a ``ValueError``."""
+    value = number(owner, name, value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{owner}: {name} must be in [0, 1], got {value!r}")
+    return value
+
+
+def boolean(owner: str, name: str, value) -> bool:
+    """``True`` or ``False`` (NumPy's bools too), or a ``TypeError`` naming the argument."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def is_integer(value) -> bool:
+    """True for a Python or NumPy integer (``np.int64(5)``), never for a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def integer(owner: str, name: str, value, minimum: int | None = None,
+            maximum: int | None = None) -> int:
+    """``value`` as a Python int within ``[minimum, maximum]`` (either bound optional), or a
+    ``ValueError`` naming ``owner``, ``name``, what was expected and what came."""
+    ok = is_integer(value) and (minimum is None or value >= minimum) and (
+        maximum is None or value <= maximum)
+    if not ok:
+        if minimum is not None and maximum is not None:
+            want = f"an integer in [{minimum}, {maximum}]"
+        elif minimum is not None:
+            want = f"an integer >= {minimum}"
+        elif maximum is not None:
+            want = f"an integer <= {maximum}"
+        else:
+            want = "an integer"
+        raise ValueError(f"{owner}: {name} must be {want}, got {value!r}")
+    return int(value)
+
+
 def positive_int(owner: str, name: str, value) -> int:
-    """An integer ``>= 1`` or a ``ValueError`` naming ``owner`` and ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{owner}: {name} must be an integer >= 1, got {value!r}")
+    """An integer ``>= 1`` (Python or NumPy) or a ``ValueError`` naming ``owner`` and ``name``."""
+    return integer(owner, name, value, minimum=1)
+
+
+def non_negative_int(owner: str, name: str, value) -> int:
+    """An integer ``>= 0`` (Python or NumPy) or a ``ValueError`` naming ``owner`` and ``name``."""
+    return integer(owner, name, value, minimum=0)
+
+
+def one_of(owner: str, name: str, value, choices):
+    """``value`` if it is one of ``choices``, else a ``ValueError`` listing them."""
+    if value not in choices:
+        raise ValueError(f"{owner}: {name} must be one of {', '.join(map(repr, choices))}, "
+                         f"got {value!r}")
     return value
 
 

@@ -29,6 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _checks
+
 __all__ = [
     "Dataset",
     "load_mnist5k",
@@ -225,9 +227,8 @@ def load_mnist1d(seed: int = 0) -> Dataset:
 
     Reference: Greydanus and Kobak (2020), "Scaling down deep learning with MNIST-1D".
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"load_mnist1d: seed must be an integer >= 0, got {seed!r}")
-    return Dataset(*(a.copy() for a in _mnist1d_raw(int(seed))))
+    seed = _checks.non_negative_int("load_mnist1d", "seed", seed)
+    return Dataset(*(a.copy() for a in _mnist1d_raw(seed)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -259,11 +260,8 @@ def minibatches(n: int, batch_size: int, rng=None, shuffle: bool = True,
     Returns:
         An iterator of ``int64`` index arrays.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"minibatches: n must be an integer >= 0, got {n!r}")
-    if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-            or batch_size < 1):
-        raise ValueError(f"minibatches: batch_size must be an integer >= 1, got {batch_size!r}")
+    n = _checks.non_negative_int("minibatches", "n", n)
+    batch_size = _checks.positive_int("minibatches", "batch_size", batch_size)
     if shuffle:
         if rng is None or isinstance(rng, (int, np.integer)):
             rng = np.random.default_rng(rng)

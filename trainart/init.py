@@ -49,7 +49,7 @@ _MODES = ("fan_in", "fan_out")
 
 def _shape(owner: str, shape) -> tuple[int, ...]:
     """A tuple of non-negative ints from an int or a sequence of ints (``torch.Size`` too)."""
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+    if _checks.is_integer(shape):
         shape = (shape,)
     try:
         dims = tuple(operator.index(d) for d in shape)
@@ -183,7 +183,7 @@ def zeros(shape, rng=None) -> np.ndarray:
 
 def constant(shape, value: float, rng=None) -> np.ndarray:
     """A float64 array filled with ``value`` (``torch.nn.init.constant_``); ``rng`` is ignored."""
-    return np.full(_shape("constant", shape), _checks._number("constant", "value", value))
+    return np.full(_shape("constant", shape), _checks.number("constant", "value", value))
 
 
 def normal(shape, std: float = 1.0, mean: float = 0.0, rng=None) -> np.ndarray:
@@ -197,7 +197,7 @@ def normal(shape, std: float = 1.0, mean: float = 0.0, rng=None) -> np.ndarray:
     """
     dims = _shape("normal", shape)
     std = _checks.non_negative("normal", "std", std)
-    mean = _checks._number("normal", "mean", mean)
+    mean = _checks.number("normal", "mean", mean)
     return _checks.generator("normal", rng).normal(mean, std, size=dims)
 
 
@@ -212,8 +212,8 @@ def uniform(shape, low: float = -1.0, high: float = 1.0, rng=None) -> np.ndarray
     Reference: ``torch.nn.init.uniform_`` (its arguments are ``a, b``).
     """
     dims = _shape("uniform", shape)
-    low = _checks._number("uniform", "low", low)
-    high = _checks._number("uniform", "high", high)
+    low = _checks.number("uniform", "low", low)
+    high = _checks.number("uniform", "high", high)
     if not (math.isfinite(low) and math.isfinite(high) and low <= high):
         raise ValueError(f"uniform: need finite low <= high, got low={low!r}, high={high!r}")
     return _checks.generator("uniform", rng).uniform(low, high, size=dims)
@@ -408,7 +408,7 @@ def _std_normal(owner, shape, std=1.0, mean=0.0):
 
 def _std_uniform(owner, shape, low=-1.0, high=1.0):
     _shape(owner, shape)
-    low, high = _checks._number(owner, "low", low), _checks._number(owner, "high", high)
+    low, high = _checks.number(owner, "low", low), _checks.number(owner, "high", high)
     if not low <= high:
         raise ValueError(f"{owner}: need low <= high, got low={low!r}, high={high!r}")
     return (high - low) / math.sqrt(12.0)

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.animation import FuncAnimation
 
+from . import _checks
 from .surfaces import Rosenbrock
 
 __all__ = [
@@ -95,11 +96,8 @@ def plot_contours(surface, ax=None, levels=30, log=False, resolution=200, title=
         The axes.
     """
     _check_2d("plot_contours", surface)
-    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 2:
-        raise ValueError(f"plot_contours: levels must be an integer >= 2, got {levels!r}")
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) \
-            or resolution < 10:
-        raise ValueError(f"plot_contours: resolution must be an integer >= 10, got {resolution!r}")
+    levels = _checks.integer("plot_contours", "levels", levels, minimum=2)
+    resolution = _checks.integer("plot_contours", "resolution", resolution, minimum=10)
     ax = _axes(ax)
     X, Y, Z = _surface_grid(surface, int(resolution))
     if log:
@@ -206,8 +204,7 @@ def animate_trajectories(surface, trajectories, frames=60, interval=80, title=No
     from IPython.display import HTML
 
     paths = _check_paths("animate_trajectories", trajectories)
-    if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 2:
-        raise ValueError(f"animate_trajectories: frames must be an integer >= 2, got {frames!r}")
+    frames = _checks.integer("animate_trajectories", "frames", frames, minimum=2)
     if not interval > 0:
         raise ValueError(f"animate_trajectories: interval must be > 0, got {interval!r}")
     longest = max(len(p) for p in paths.values())

@@ -100,9 +100,7 @@ class Surface:
 
 
 def _dim(owner: str, dim) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 2:
-        raise ValueError(f"{owner}: dim must be an integer >= 2, got {dim!r}")
-    return int(dim)
+    return _checks.integer(owner, "dim", dim, minimum=2)
 
 
 def _rotation(dim: int, angle: float) -> np.ndarray:
@@ -143,10 +141,10 @@ class Quadratic(Surface):
 
     def __init__(self, condition_number: float = 10.0, dim: int = 2, angle: float = 0.0):
         owner = type(self).__name__
-        kappa = _checks._number(owner, "condition_number", condition_number)
+        kappa = _checks.number(owner, "condition_number", condition_number)
         if not 1.0 <= kappa < math.inf:
             raise ValueError(f"{owner}: condition_number must be finite and >= 1, got {kappa!r}")
-        angle = _checks._number(owner, "angle", angle)
+        angle = _checks.number(owner, "angle", angle)
         if math.isinf(angle):
             raise ValueError(f"{owner}: angle must be finite, got {angle!r}")
         self.dim = _dim(owner, dim)
@@ -207,7 +205,7 @@ class Rosenbrock(Surface):
     def __init__(self, dim: int = 2, a: float = 1.0, b: float = 100.0):
         owner = type(self).__name__
         self.dim = _dim(owner, dim)
-        self.a = _checks._number(owner, "a", a)
+        self.a = _checks.number(owner, "a", a)
         if math.isinf(self.a):
             raise ValueError(f"{owner}: a must be finite, got {a!r}")
         self.b = _checks.positive(owner, "b", b)
@@ -355,7 +353,7 @@ class Cliff(Surface):
         owner = type(self).__name__
         self.height = _checks.positive(owner, "height", height)
         self.steepness = _checks.positive(owner, "steepness", steepness)
-        self.position = _checks._number(owner, "position", position)
+        self.position = _checks.number(owner, "position", position)
         if math.isinf(self.position):
             raise ValueError(f"{owner}: position must be finite, got {position!r}")
         self.start = np.array([3.5, 2.0])
@@ -540,8 +538,7 @@ def trajectory(surface: Surface, make_optimizer, steps: int, start=None, clip_no
         raise TypeError(
             "trajectory: make_optimizer must be callable, e.g. lambda p: SGD(p, lr=0.1)"
         )
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"trajectory: steps must be an integer >= 0, got {steps!r}")
+    steps = _checks.non_negative_int("trajectory", "steps", steps)
     if clip_norm is not None:
         clip_norm = _checks.positive("trajectory", "clip_norm", clip_norm)
     x = np.array(surface.start if start is None else start, dtype=np.float64)
