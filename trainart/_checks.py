@@ -122,3 +122,6 @@ def generator(owner: str, rng) -> np.random.Generator:
         return np.random.default_rng(rng)
     raise TypeError(f"{owner}: rng must be an np.random.Generator, an int seed >= 0 or None, "
                     f"got {rng!r}")
+
+
+_number = number  # the old private name, until every module uses number (removed at the end)
