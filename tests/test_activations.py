@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from trainart import activations
 from trainart import activations as act
 from trainart.gradcheck import numerical_gradient, relative_error
 
@@ -174,8 +175,11 @@ def test_get_returns_the_pairs_and_lists_names_for_an_unknown_one():
 
 
 def test_bad_arguments_raise_naming_the_function_and_argument():
-    with pytest.raises(ValueError, match="gelu_forward: approximate"):
+    with pytest.raises(ValueError, match="gelu_forward: approximate must be one of 'none', "
+                                         "'tanh', got 'erf'"):
         act.gelu_forward(np.zeros(2), approximate="erf")
+    with pytest.raises(TypeError, match="gelu_forward: approximate must be 'none' or 'tanh'"):
+        act.gelu_forward(np.zeros(2), approximate=None)
     with pytest.raises(TypeError, match="elu_forward: alpha"):
         act.elu_forward(np.zeros(2), alpha="big")
     with pytest.raises(TypeError, match="leaky_relu_forward: negative_slope"):
@@ -185,3 +189,32 @@ def test_bad_arguments_raise_naming_the_function_and_argument():
     _, cache = act.tanh_forward(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"tanh_backward: dout must have .*\(2, 3\)"):
         act.tanh_backward(np.zeros(3), cache)
+
+
+def test_the_registry_is_the_one_table():
+    from trainart import diagnostics, models
+
+    assert set(activations.REGISTRY) == set(activations.ACTIVATIONS)
+    for name, entry in activations.REGISTRY.items():
+        assert activations.get(name) == (entry.forward, entry.backward)
+        assert set(entry.torch_kwargs) <= set(entry.forward.__code__.co_varnames)
+        assert entry.saturates == (name in ("sigmoid", "tanh"))
+        if name != "identity":
+            assert diagnostics._TORCH_ACTIVATION_NAMES[entry.torch_name] == name
+        net = models.mlp([3, 4, 2], activation=name)
+        assert type(net[1]).__name__ == entry.torch_name
+    with pytest.raises(ValueError, match="spec: unknown activation name 'swish'"):
+        activations.spec("swish")
+
+
+def test_one_stable_sigmoid():
+    x = np.array([-1e4, -700.0, -40.0, -1.0, 0.0, 1.0, 40.0, 1e4])
+    s, ds = activations.sigmoid_and_derivative(x)
+    t = torch.tensor(x, requires_grad=True)
+    torch.sigmoid(t).sum().backward()
+    np.testing.assert_allclose(s, torch.sigmoid(torch.tensor(x)).numpy(), rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(activations.sigmoid(x), s)
+    np.testing.assert_array_equal(activations.sigmoid_forward(x)[0], s)
+    # e/(1+e)^2 keeps its digits where s(1-s) rounds to 0 (x = 40)
+    np.testing.assert_allclose(ds[:6], t.grad.numpy()[:6], rtol=1e-14, atol=0)
+    assert ds[6] == pytest.approx(np.exp(-40.0), rel=1e-14)

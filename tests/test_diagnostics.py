@@ -123,6 +123,24 @@ def test_mlp_stats_and_torch_stats_agree(activation):
     assert s_np["weight_grads"][0]["grad_data_ratio"] == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_mlp_stats_of_a_batchnorm_network_equal_torch_stats_of_its_twin(activation):
+    """The composed MLP with batch norm (eval mode, so dropout is off and the twin computes
+    the same): the same activations, gradients and weight statistics as torch's hooks."""
+    X, y = _batch(2)
+    net = MLP([20, 32, 16, 5], activation=activation, init="xavier_normal", seed=5,
+              batchnorm=True, dropout=0.2)
+    net.train()
+    net.forward(X)  # running statistics away from (0, 1)
+    net.eval()
+    model = net.to_torch()
+    assert not model.training
+    s_np, s_t = D.mlp_stats(net, X, y), D.torch_stats(model, X, y)
+    _assert_stats_equal(s_np, s_t)
+    assert [r["name"] for r in s_np["weight_grads"]] == [
+        "layer1.weight", "layer2.weight", "layer3.weight"]
+
+
 def test_torch_values_equal_retain_grad_and_leave_the_model_clean():
     X, y = _batch(1)
     torch.manual_seed(0)

@@ -20,6 +20,7 @@ from trainart.dropout import (
     mc_dropout_predict,
 )
 from trainart.gradcheck import numerical_gradient, relative_error
+from trainart.layers import Layer
 
 N = 1_000_000                       # elements for the statistical tests
 PS = [0.1, 0.25, 0.5, 0.75, 0.9]
@@ -229,8 +230,12 @@ def test_p_outside_unit_interval_raises(p):
 
 def test_bad_arguments_raise_naming_them():
     x = np.ones((2, 3))
-    with pytest.raises(ValueError, match="dropout_forward: mode must be 'inverted' or 'classic'"):
+    with pytest.raises(ValueError,
+                       match="dropout_forward: mode must be one of 'inverted', 'classic', "
+                             "got 'keep'"):
         dropout_forward(x, 0.5, mode="keep")
+    with pytest.raises(TypeError, match="dropout_forward: mode must be one of .* got int"):
+        dropout_forward(x, 0.5, mode=1)
     with pytest.raises(ValueError, match="Dropout: mode"):
         Dropout(0.5, mode="Inverted")
     with pytest.raises(TypeError, match="dropout_forward: training"):
@@ -331,3 +336,25 @@ def test_mc_dropout_mean_approaches_the_eval_output_and_std_measures_the_noise()
     mean0, std0 = mc_dropout_predict(lambda A: Dropout(0.0).forward(A) @ W, X, 3)
     np.testing.assert_array_less(std0, 1e-12)   # identical passes: zero up to rounding
     np.testing.assert_allclose(mean0, X @ W, rtol=1e-14)
+
+
+def test_dropout_is_a_layer_with_a_per_call_mode():
+    x = np.ones((50, 40))
+    layer = Dropout(0.5, seed=0)
+    assert isinstance(layer, Layer) and layer.params == []
+    out = layer.forward(x)
+    assert isinstance(layer.cache, DropoutCache) and layer.cache.training
+    np.testing.assert_array_equal(out, 2 * layer.mask)
+    np.testing.assert_array_equal(layer.backward(np.ones_like(x)), 2 * layer.mask)
+    layer.eval()
+    np.testing.assert_array_equal(layer.forward(x), x)
+    assert layer.mask is None
+    out = layer.forward(x, training=True)  # this call only
+    assert not layer.training and 0 < layer.mask.mean() < 1
+    mask = np.zeros_like(x)
+    mask[::2] = 1
+    np.testing.assert_array_equal(layer.forward(x, training=True, mask=mask), 2 * mask)
+    with pytest.raises(TypeError, match="Dropout.forward: training must be True, False"):
+        layer.forward(x, training="yes")
+    with pytest.raises(RuntimeError, match="Dropout.backward: call forward first"):
+        Dropout(0.1).backward(x)

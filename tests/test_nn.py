@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from torch import nn
 
 from trainart import data, init, optim
+from trainart.dropout import Dropout
 from trainart.gradcheck import numerical_gradient
 from trainart.nn import MLP, linear_backward, linear_forward
+from trainart.norm import BatchNorm
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "identity"]
 TORCH_MODULES = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
@@ -168,6 +170,163 @@ def test_preactivation_grads_are_chain_rule_of_activation_grads():
     net.loss_and_grads(X, y)
     for h, dh, dz in zip(net.activations, net.activation_grads, net.preactivation_grads):
         np.testing.assert_allclose(dz, dh * (1 - h**2), rtol=1e-13, atol=1e-16)
+
+
+# ---------------------------------------------------------------------------------------
+# MLP with batch norm and dropout against its torch twin
+# ---------------------------------------------------------------------------------------
+
+
+def _feed_numpy_masks(model: nn.Sequential, net: MLP) -> list:
+    """Forward hooks that make each ``nn.Dropout`` of ``model`` (in training mode) use the
+    mask the matching NumPy ``Dropout`` of ``net`` drew in its last forward: the output is
+    replaced by ``x * mask / (1 - p)``, which is what ``F.dropout`` computes for that mask,
+    so autograd differentiates through the NumPy masks."""
+    np_dropouts = [layer for layer in net.layers if isinstance(layer, Dropout)]
+    t_dropouts = [m for m in model if isinstance(m, nn.Dropout)]
+    assert len(np_dropouts) == len(t_dropouts)
+
+    def hook_for(layer):
+        def hook(module, inputs, output):
+            if module.training:
+                return inputs[0] * (torch.from_numpy(layer.mask) / (1.0 - module.p))
+            return None
+        return hook
+
+    return [m.register_forward_hook(hook_for(layer))
+            for m, layer in zip(t_dropouts, np_dropouts)]
+
+
+def _bn_buffers(net: MLP, model: nn.Sequential):
+    ours = [(layer.running_mean, layer.running_var) for layer in net.layers
+            if isinstance(layer, BatchNorm)]
+    theirs = [(m.running_mean.numpy(), m.running_var.numpy()) for m in model
+              if isinstance(m, nn.BatchNorm1d)]
+    return ours, theirs
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu", "leaky_relu"])
+def test_mlp_with_batchnorm_and_dropout_equals_its_torch_twin(activation, dropout, bias):
+    """Five SGD steps in training mode (batch statistics, fresh dropout masks each step: the
+    NumPy masks fed to torch), then the loss and gradients in eval mode (running statistics,
+    no dropout): the losses, every gradient, every parameter and the running statistics
+    agree to 1e-10 along the whole trajectory."""
+    X, y, rng = _batch(21, n=16, d=6, C=4)
+    net = MLP([6, 8, 7, 4], activation=activation, init="xavier_normal", seed=4, bias=bias,
+              batchnorm=True, dropout=dropout)
+    model = net.to_torch()
+    kinds = [type(m).__name__ for m in model]
+    act = {"relu": "ReLU", "tanh": "Tanh", "gelu": "GELU", "leaky_relu": "LeakyReLU"}[activation]
+    hidden = ["Linear", "BatchNorm1d", act] + (["Dropout"] if dropout else [])
+    assert kinds == hidden * 2 + ["Linear"]
+    assert model.training and all(p.dtype == torch.float64 for p in model.parameters())
+    t_params = list(model.parameters())
+    assert len(t_params) == len(net.params) == (4 if bias else 3) * 2 + (2 if bias else 1)
+    handles = _feed_numpy_masks(model, net)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    lr = 0.1
+    for step in range(6):
+        training = step < 5
+        net.train(training)
+        model.train(training)
+        loss, grads = net.loss_and_grads(X, y)
+        for p in t_params:
+            p.grad = None
+        lt = F.cross_entropy(model(Xt), yt)
+        lt.backward()
+        np.testing.assert_allclose(loss, lt.item(), rtol=1e-10, atol=1e-12,
+                                   err_msg=f"step {step}")
+        for name, g, p in zip(net.names, grads, t_params, strict=True):
+            np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-10, atol=1e-12,
+                                       err_msg=f"{name}, step {step}")
+        if dropout and training:  # the masks really dropped units (and differ per step)
+            masks = [layer.mask for layer in net.layers if isinstance(layer, Dropout)]
+            assert all(0 < m.mean() < 1 for m in masks)
+        for p, g in zip(net.params, grads):
+            p -= lr * g
+        with torch.no_grad():
+            for p in t_params:
+                p -= lr * p.grad
+        for name, p, pt in zip(net.names, net.params, t_params):
+            np.testing.assert_allclose(p, pt.detach().numpy(), rtol=1e-10, atol=1e-12,
+                                       err_msg=f"{name} after step {step}")
+        ours, theirs = _bn_buffers(net, model)
+        for (m, v), (mt, vt) in zip(ours, theirs, strict=True):
+            np.testing.assert_allclose(m, mt, rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(v, vt, rtol=1e-10, atol=1e-12)
+    for h in handles:
+        h.remove()
+    # the running statistics moved away from their start (0, 1): five updates happened
+    ours, _ = _bn_buffers(net, model)
+    assert all(np.abs(m).max() > 1e-3 and np.abs(v - 1).max() > 1e-3 for m, v in ours)
+    # a twin built now, from the trained net, starts where the trained twin is
+    again = net.to_torch()
+    assert not again.training
+    with torch.no_grad():
+        np.testing.assert_allclose(again(Xt).numpy(), model(Xt).detach().numpy(),
+                                   rtol=1e-12, atol=1e-14)
+
+
+def test_mlp_with_dropout_in_training_equals_the_masked_network_by_finite_differences():
+    """With the masks held fixed (each Dropout given its last mask), the backward pass of
+    the batch-norm + dropout network in training mode matches centred differences."""
+    X, y, _ = _batch(3, n=7, d=4, C=3)
+    net = MLP([4, 6, 5, 3], activation="tanh", init="xavier_normal", seed=1, batchnorm=True,
+              dropout=0.4)
+    _, grads = net.loss_and_grads(X, y)
+    dropouts = [layer for layer in net.layers if isinstance(layer, Dropout)]
+    masks = [d.mask for d in dropouts]
+    for d, m in zip(dropouts, masks):  # the same masks in every forward below
+        d.forward = (lambda layer, mask: lambda x, training=None: Dropout.forward(
+            layer, x, training, mask=mask))(d, m)
+    for name, p, g in zip(net.names, net.params, grads):
+        numeric = numerical_gradient(lambda: net.loss(X, y), p)
+        np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-9, err_msg=name)
+
+
+def test_mlp_layers_modes_and_seeds():
+    plain = MLP([5, 6, 6, 3], activation="tanh", init="xavier_normal", seed=7)
+    net = MLP([5, 6, 6, 3], activation="tanh", init="xavier_normal", seed=7, batchnorm=True,
+              dropout=0.5)
+    # the same weights with or without the extra layers, and the same draws as before
+    for W, Wp in zip(net.weights, plain.weights, strict=True):
+        np.testing.assert_array_equal(W, Wp)
+    assert [type(layer).__name__ for layer in net.layers] == [
+        "Linear", "BatchNorm", "Activation", "Dropout"] * 2 + ["Linear"]
+    assert net.names == ["layer1.weight", "layer1.bias", "bn1.weight", "bn1.bias",
+                         "layer2.weight", "layer2.bias", "bn2.weight", "bn2.bias",
+                         "layer3.weight", "layer3.bias"]
+    assert net.params is net.params and net.params[2] is net.layers[1].params[0]
+    assert "batchnorm=True, dropout=0.5" in repr(net)
+    # two networks with the same seed draw the same dropout masks
+    twin = MLP([5, 6, 6, 3], activation="tanh", init="xavier_normal", seed=7, batchnorm=True,
+               dropout=0.5)
+    X, y, _ = _batch(0, n=8, d=5, C=3)
+    np.testing.assert_array_equal(net.forward(X), twin.forward(X))
+    # eval(): every layer follows; a training= override leaves the modes alone
+    net.eval()
+    assert not net.training and not any(layer.training for layer in net.layers)
+    bn = net.layers[1]
+    before = bn.running_mean.copy()
+    out = net.forward(X)
+    np.testing.assert_array_equal(net.forward(X), out)  # deterministic in eval mode
+    net.forward(X, training=True)
+    assert not net.training and not any(layer.training for layer in net.layers)
+    assert not np.array_equal(bn.running_mean, before)  # the training call updated them
+    net.train()
+    assert all(layer.training for layer in net.layers)
+    before = bn.running_mean.copy()
+    net.predict(X)  # predict evaluates: no dropout, no update of the running statistics
+    np.testing.assert_array_equal(bn.running_mean, before)
+    assert net.training
+    with pytest.raises(TypeError, match="MLP.forward: training must be True, False or None"):
+        net.forward(X, training="yes")
+    with pytest.raises(ValueError, match=r"MLP: dropout must be in \[0, 1\)"):
+        MLP([3, 2], dropout=1.0)
+    with pytest.raises(TypeError, match="MLP: batchnorm must be True or False"):
+        MLP([3, 2], batchnorm="yes")
 
 
 # ---------------------------------------------------------------------------------------

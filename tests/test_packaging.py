@@ -39,7 +39,7 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 
 NUMPY_PARTS = ["optim", "norm", "init", "dropout", "activations", "nn", "surfaces",
-               "regularize", "tuning", "newton", "diagnostics"]
+               "regularize", "tuning", "newton", "diagnostics", "layers", "losses", "training"]
 HEAVY = ["torch", "scipy", "matplotlib", "optuna", "sklearn"]
 
 

@@ -7,11 +7,20 @@ derivative of ReLU at 0 is 0, of leaky ReLU at 0 is ``negative_slope``, of ELU a
 ``alpha``; GELU's ``approximate`` is ``"none"`` (exact, with erf) or ``"tanh"``.
 
 Arrays keep a floating dtype (float32 stays float32); anything else becomes float64.
+
+:data:`REGISTRY` is the one table of activations in trainart: for each name its
+forward/backward pair, its ``torch.nn`` module (class name and the keyword arguments that
+match the NumPy defaults) and whether it saturates. :class:`trainart.nn.MLP`,
+:func:`trainart.models.mlp`, :class:`trainart.layers.Activation` and
+:mod:`trainart.diagnostics` all read it. :func:`sigmoid` is trainart's one numerically stable
+logistic function.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,7 +30,8 @@ __all__ = [
     "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
     "relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
     "elu_forward", "elu_backward", "gelu_forward", "gelu_backward",
-    "identity_forward", "identity_backward", "ACTIVATIONS", "get",
+    "identity_forward", "identity_backward", "sigmoid", "sigmoid_and_derivative",
+    "ActivationSpec", "REGISTRY", "ACTIVATIONS", "get", "spec", "torch_module",
 ]
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)                       # torch's M_SQRT1_2
@@ -49,6 +59,48 @@ def _erf(x: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------------- sigmoid
 
+def sigmoid(x) -> np.ndarray:
+    r"""The logistic sigmoid, computed without overflow (trainart's one stable sigmoid).
+
+    .. math::
+
+        \sigma(x) = \frac{1}{1 + e^{-x}} =
+        \begin{cases} 1/(1 + e^{-|x|}) & x \ge 0\\ e^{-|x|}/(1 + e^{-|x|}) & x < 0\end{cases}
+
+    The second form only ever exponentiates :math:`-|x| \le 0`, so :math:`e^{(\cdot)}` never
+    overflows (``x = -1e4`` gives ``0``, not a warning).
+
+    Args:
+        x: an array of any shape (a floating dtype is kept, anything else becomes float64).
+
+    Returns:
+        :math:`\sigma(x)`, the shape and dtype of ``x``.
+
+    Reference: ``torch.sigmoid``.
+    """
+    return sigmoid_and_derivative(x)[0]
+
+
+def sigmoid_and_derivative(x) -> tuple[np.ndarray, np.ndarray]:
+    r""":math:`\sigma(x)` and :math:`\sigma'(x) = \sigma(x)(1 - \sigma(x))`, both stable.
+
+    With :math:`e = e^{-|x|} \in (0, 1]`: :math:`\sigma'(x) = e / (1 + e)^2`, which keeps its
+    relative accuracy in both tails (``s * (1 - s)`` rounds to 0 once :math:`\sigma(x)`
+    rounds to 1, near :math:`x = 37`).
+
+    Args:
+        x: an array of any shape.
+
+    Returns:
+        ``(s, ds)``: :math:`\sigma(x)` and :math:`\sigma'(x)`, the shape and dtype of ``x``.
+    """
+    x = _checks.float_array("sigmoid", "x", x)
+    e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
+    s = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    ds = (e / (1.0 + e) ** 2).astype(x.dtype, copy=False)
+    return s, ds
+
+
 def sigmoid_forward(x):
     r"""The logistic sigmoid, computed without overflow.
 
@@ -69,8 +121,7 @@ def sigmoid_forward(x):
     Reference: ``torch.sigmoid``.
     """
     x = _checks.float_array("sigmoid_forward", "x", x)
-    z = np.exp(-np.abs(x))
-    out = np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False)
+    out = sigmoid(x)
     return out, out
 
 
@@ -166,7 +217,7 @@ def leaky_relu_forward(x, negative_slope: float = 0.01):
     models"; ``torch.nn.functional.leaky_relu``.
     """
     x = _checks.float_array("leaky_relu_forward", "x", x)
-    slope = _checks._number("leaky_relu_forward", "negative_slope", negative_slope)
+    slope = _checks.number("leaky_relu_forward", "negative_slope", negative_slope)
     out = np.where(x > 0, x, x * slope).astype(x.dtype, copy=False)
     return out, (x, slope)
 
@@ -207,7 +258,7 @@ def elu_forward(x, alpha: float = 1.0):
     learning by exponential linear units (ELUs)"; ``torch.nn.functional.elu``.
     """
     x = _checks.float_array("elu_forward", "x", x)
-    alpha = _checks._number("elu_forward", "alpha", alpha)
+    alpha = _checks.number("elu_forward", "alpha", alpha)
     neg = alpha * np.expm1(np.minimum(x, 0.0))  # never exponentiates a positive number
     out = np.where(x > 0, x, neg).astype(x.dtype, copy=False)
     return out, (x, alpha)
@@ -253,9 +304,10 @@ def gelu_forward(x, approximate: str = "none"):
     ``torch.nn.functional.gelu``.
     """
     x = _checks.float_array("gelu_forward", "x", x)
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu_forward: approximate must be 'none' or 'tanh', "
-                         f"got {approximate!r}")
+    if not isinstance(approximate, str):
+        raise TypeError(f"gelu_forward: approximate must be 'none' or 'tanh', "
+                        f"got {type(approximate).__name__}")
+    _checks.one_of("gelu_forward", "approximate", approximate, ("none", "tanh"))
     if approximate == "none":
         out = x * 0.5 * (1.0 + _erf(x * _SQRT1_2))
     else:
@@ -308,16 +360,62 @@ def identity_backward(dout, cache):
     return _dout("identity_backward", dout, cache).copy()
 
 
-ACTIVATIONS = {
-    "sigmoid": (sigmoid_forward, sigmoid_backward),
-    "tanh": (tanh_forward, tanh_backward),
-    "relu": (relu_forward, relu_backward),
-    "leaky_relu": (leaky_relu_forward, leaky_relu_backward),
-    "elu": (elu_forward, elu_backward),
-    "gelu": (gelu_forward, gelu_backward),
-    "identity": (identity_forward, identity_backward),
-}
-"""Name -> ``(forward, backward)``; the forwards take their keyword defaults."""
+class ActivationSpec(NamedTuple):
+    """One entry of :data:`REGISTRY`: everything trainart knows about an activation."""
+
+    name: str
+    """trainart's name (``"leaky_relu"``)."""
+    forward: Callable
+    """``forward(x, **kwargs) -> (out, cache)``."""
+    backward: Callable
+    """``backward(dout, cache) -> dx``."""
+    torch_name: str
+    """The ``torch.nn`` module class (``"LeakyReLU"``)."""
+    torch_kwargs: dict
+    """Its keyword arguments equal to the NumPy defaults (``{"negative_slope": 0.01}``);
+    the NumPy forward takes the same names."""
+    saturates: bool
+    """Whether the output flattens out in both tails (sigmoid, tanh): the diagnostics count
+    its saturated fraction."""
+
+
+def _spec(name, forward, backward, torch_name, torch_kwargs=None, saturates=False):
+    return ActivationSpec(name, forward, backward, torch_name, dict(torch_kwargs or {}),
+                          saturates)
+
+
+REGISTRY: dict[str, ActivationSpec] = {s.name: s for s in (
+    _spec("sigmoid", sigmoid_forward, sigmoid_backward, "Sigmoid", saturates=True),
+    _spec("tanh", tanh_forward, tanh_backward, "Tanh", saturates=True),
+    _spec("relu", relu_forward, relu_backward, "ReLU"),
+    _spec("leaky_relu", leaky_relu_forward, leaky_relu_backward, "LeakyReLU",
+          {"negative_slope": 0.01}),
+    _spec("elu", elu_forward, elu_backward, "ELU", {"alpha": 1.0}),
+    _spec("gelu", gelu_forward, gelu_backward, "GELU", {"approximate": "none"}),
+    _spec("identity", identity_forward, identity_backward, "Identity"),
+)}
+"""Name -> :class:`ActivationSpec`: the one table of activations that trainart reads."""
+
+ACTIVATIONS = {name: (s.forward, s.backward) for name, s in REGISTRY.items()}
+"""Name -> ``(forward, backward)`` (a view of :data:`REGISTRY`); the forwards take their
+keyword defaults."""
+
+
+def spec(name: str, owner: str = "spec") -> ActivationSpec:
+    """The :class:`ActivationSpec` of an activation, by name.
+
+    Args:
+        name: one of the keys of :data:`REGISTRY`.
+        owner: the function named in the error message.
+
+    Raises:
+        ValueError: for an unknown name; the message lists the known ones.
+    """
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"{owner}: unknown activation name {name!r}; choose one of "
+                         f"{', '.join(sorted(REGISTRY))}") from None
 
 
 def get(name: str):
@@ -329,8 +427,14 @@ def get(name: str):
     Raises:
         ValueError: for an unknown name; the message lists the known ones.
     """
-    try:
-        return ACTIVATIONS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"get: unknown activation name {name!r}; choose one of "
-                         f"{', '.join(sorted(ACTIVATIONS))}") from None
+    return ACTIVATIONS[spec(name, "get").name]
+
+
+def torch_module(name: str, **kwargs):
+    """The ``torch.nn`` module of an activation, e.g. ``torch_module("leaky_relu")`` is
+    ``nn.LeakyReLU(negative_slope=0.01)``; ``kwargs`` override the registry's (the names of
+    the NumPy forward's keyword arguments, which are torch's). Imports torch."""
+    from torch import nn
+
+    entry = spec(name, "torch_module")
+    return getattr(nn, entry.torch_name)(**{**entry.torch_kwargs, **kwargs})

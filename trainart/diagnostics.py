@@ -29,6 +29,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from . import _checks
+from . import activations as _activations
 from ._arrays import is_tensor
 from ._lazy import lazy_import
 from .optim.base import _named_params
@@ -44,7 +46,7 @@ SATURATION = (0.03, 0.97)
 """Saturation thresholds: sigmoid outputs below 0.03 or above 0.97, tanh outputs with
 :math:`|\\tanh| > 0.97` (where :math:`f'` is under 6 % of its maximum)."""
 
-_KNOWN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "identity")
+_KNOWN_ACTIVATIONS = tuple(_activations.REGISTRY)
 _STAT_KEYS = ("layer", "mean", "std", "saturated", "zero", "dead")
 
 
@@ -160,9 +162,10 @@ def mlp_stats(mlp, X, y) -> dict:
     }
 
 
-# torch activation modules, by class name, and the trainart name of each
-_TORCH_ACTIVATION_NAMES = {"Tanh": "tanh", "ReLU": "relu", "Sigmoid": "sigmoid",
-                           "LeakyReLU": "leaky_relu", "ELU": "elu", "GELU": "gelu"}
+# torch activation modules, by class name, and the trainart name of each (from the one
+# registry; nn.Identity is no activation to record)
+_TORCH_ACTIVATION_NAMES = {s.torch_name: name for name, s in _activations.REGISTRY.items()
+                           if name != "identity"}
 
 
 def torch_values(model, X, y, loss_fn=None) -> dict:
@@ -401,8 +404,7 @@ def plot_histograms(values, ax=None, title=None, bins=100, xlabel="activation",
     Returns:
         The axes.
     """
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ValueError(f"plot_histograms: bins must be an integer >= 1, got {bins!r}")
+    bins = _checks.positive_int("plot_histograms", "bins", bins)
     stats = layer_stats(values, activation)
     if not stats:
         raise ValueError("plot_histograms: values must hold at least one layer")

@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _checks
+from .layers import Layer
 
 __all__ = ["DropoutCache", "dropout_forward", "dropout_backward", "Dropout",
            "mc_dropout_predict", "MODES"]
@@ -55,9 +56,10 @@ class DropoutCache(NamedTuple):
 
 
 def _mode(owner: str, mode) -> str:
-    if not isinstance(mode, str) or mode not in MODES:
-        raise ValueError(f"{owner}: mode must be 'inverted' or 'classic', got {mode!r}")
-    return mode
+    if not isinstance(mode, str):
+        raise TypeError(f"{owner}: mode must be one of {', '.join(map(repr, MODES))}, "
+                        f"got {type(mode).__name__}")
+    return _checks.one_of(owner, "mode", mode, MODES)
 
 
 def _training(owner: str, training) -> bool:
@@ -173,24 +175,27 @@ def dropout_backward(dout, cache: DropoutCache):
     return dout * (cache.mask * cache.scale)
 
 
-class Dropout:
-    """A dropout layer, ``torch.nn.Dropout`` in NumPy: ``train()``/``eval()``, forward, backward.
+class Dropout(Layer):
+    """A dropout layer, ``torch.nn.Dropout`` in NumPy, following :mod:`trainart.layers`.
 
     Each ``forward`` in training mode draws a new mask from the layer's own generator
     (``np.random.default_rng(seed)``), so a run is reproducible from ``seed``; the last mask is
-    ``layer.mask`` (``None`` after an eval-mode forward).
+    ``layer.mask`` (``None`` after an eval-mode forward) and the last cache ``layer.cache``
+    (a :class:`DropoutCache`). No parameters.
 
     Example::
 
         layer = Dropout(p=0.5, seed=0)
-        h = layer.forward(x)            # training: about half the units zeroed, rest doubled
-        dx = layer.backward(dout)       # the same mask
-        layer.eval().forward(x)         # == x
+        h = layer.forward(x)                   # training: about half the units zeroed, rest doubled
+        dx = layer.backward(dout)              # the same mask
+        layer.eval().forward(x)                # == x
+        layer.forward(x, training=True)        # one training-mode call, the layer stays in eval
 
     Args:
         p: the drop probability, in :math:`[0, 1)`.
         mode: ``"inverted"`` (default) or ``"classic"``; see :func:`dropout_forward`.
-        seed: the seed of the layer's generator (an int >= 0, or ``None``).
+        seed: the layer's generator: an int seed >= 0, ``None`` or an ``np.random.Generator``
+            (used as is).
     """
 
     def __init__(self, p: float = 0.5, mode: str = "inverted", seed: int | None = 0):
@@ -199,30 +204,20 @@ class Dropout:
         self.rng = _checks.generator("Dropout", seed)
         self.training = True
         self.mask: np.ndarray | None = None
-        self._cache: DropoutCache | None = None
+        self.cache: DropoutCache | None = None
 
-    def train(self, mode: bool = True) -> Dropout:
-        """Training mode (``mode=True``) or eval mode (``mode=False``); returns the layer."""
-        self.training = _training("Dropout.train", mode)
-        return self
-
-    def eval(self) -> Dropout:
-        """Eval (test) mode; returns the layer."""
-        return self.train(False)
-
-    def forward(self, x) -> np.ndarray:
-        """:func:`dropout_forward` with the layer's ``p``, ``mode``, mode and generator."""
-        out, self._cache = dropout_forward(x, self.p, self.training, self.rng, self.mode)
-        self.mask = self._cache.mask
+    def forward(self, x, training: bool | None = None, *, mask=None) -> np.ndarray:
+        """:func:`dropout_forward` with the layer's ``p``, ``mode``, generator and mode
+        (``training`` overrides the mode for this call; ``mask``, training only, uses a given
+        0/1 keep mask instead of drawing one)."""
+        training = self._training(training)
+        out, self.cache = dropout_forward(x, self.p, training, self.rng, self.mode, mask=mask)
+        self.mask = self.cache.mask
         return out
-
-    __call__ = forward
 
     def backward(self, dout) -> np.ndarray:
         """:func:`dropout_backward` with the cache of the last ``forward``."""
-        if self._cache is None:
-            raise RuntimeError("Dropout.backward: call forward first")
-        return dropout_backward(dout, self._cache)
+        return dropout_backward(dout, self._last_cache())
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p}, mode={self.mode!r}, training={self.training})"

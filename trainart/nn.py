@@ -1,18 +1,21 @@
 r"""A readable multilayer perceptron in NumPy: the from-scratch network the book studies.
 
+* :class:`MLP`: a composition of the layers of :mod:`trainart.layers`,
+  ``Linear -> [BatchNorm] -> activation -> [Dropout] -> ... -> Linear`` (CS231n's
+  ``FullyConnectedNet``), with the activations of :mod:`trainart.activations` and the
+  initializations of :mod:`trainart.init`. Its parameters are ``float64`` arrays that any
+  :mod:`trainart.optim` optimizer updates in place
+  (``opt.step(net.loss_and_grads(X, y)[1])``), and every forward/backward pass keeps the
+  per-layer values that :mod:`trainart.diagnostics` inspects: pre-activations, activations
+  and the gradients flowing back into them.
 * :func:`linear_forward` / :func:`linear_backward`: the fully connected layer as a
-  forward/backward pair (CS231n style), with PyTorch's weight layout
-  ``W.shape == (out_features, in_features)``.
-* :class:`MLP`: ``Linear -> activation -> ... -> Linear`` with the activations of
-  :mod:`trainart.activations` and the initializations of :mod:`trainart.init`. Its
-  parameters are ``float64`` arrays that any :mod:`trainart.optim` optimizer updates in
-  place (``opt.step(net.loss_and_grads(X, y)[1])``), and every forward/backward pass keeps
-  the per-layer values that :mod:`trainart.diagnostics` inspects: pre-activations,
-  activations and the gradients flowing back into them.
+  forward/backward pair (re-exported from :mod:`trainart.layers`), with PyTorch's weight
+  layout ``W.shape == (out_features, in_features)``.
 
-The network is equal to a ``torch.nn.Sequential`` of ``nn.Linear`` and activation modules
-holding the same ``float64`` weights (:meth:`MLP.to_torch` builds that twin); the tests
-compare the loss and every gradient.
+The network is equal to a ``torch.nn.Sequential`` of ``nn.Linear``, ``nn.BatchNorm1d``,
+activation and ``nn.Dropout`` modules holding the same ``float64`` weights
+(:meth:`MLP.to_torch` builds that twin); the tests compare the loss, every gradient and the
+running statistics, in training and in evaluation mode.
 """
 
 from __future__ import annotations
@@ -25,97 +28,22 @@ import numpy as np
 from . import _checks
 from . import activations as _activations
 from . import init as _init
-from .models import softmax_cross_entropy
+from .dropout import Dropout
+from .layers import Activation, Layer, Linear, linear_backward, linear_forward
+from .losses import softmax_cross_entropy
+from .norm import BatchNorm
 
 __all__ = ["linear_forward", "linear_backward", "MLP"]
 
 
-# ---------------------------------------------------------------------------------------
-# the linear layer
-# ---------------------------------------------------------------------------------------
+class MLP(Layer):
+    r"""A multilayer perceptron in NumPy, a composition of layers (no activation at the end:
+    the last layer gives the logits).
 
-
-
-def linear_forward(x, W, b=None):
-    r"""The fully connected layer :math:`y = x W^\top + b`.
-
-    .. math::
-
-        y_{ij} = \sum_k x_{ik} W_{jk} + b_j
-
-    Args:
-        x: ``(n, in_features)`` inputs, one example per row.
-        W: ``(out_features, in_features)`` weights (PyTorch's ``nn.Linear.weight`` layout).
-        b: ``(out_features,)`` bias, or ``None`` for a layer without bias.
-
-    Returns:
-        ``(out, cache)``: the ``(n, out_features)`` output and ``(x, W, b)`` for the backward
-        pass.
-
-    Reference: ``torch.nn.functional.linear``; CS231n ``affine_forward``.
-    """
-    x = _checks.float_array("linear_forward", "x", x)
-    W = _checks.float_array("linear_forward", "W", W)
-    if W.ndim != 2:
-        raise ValueError(f"linear_forward: W must have shape (out_features, in_features), "
-                         f"got {W.shape}")
-    if x.ndim != 2 or x.shape[1] != W.shape[1]:
-        raise ValueError(f"linear_forward: x must have shape (n, {W.shape[1]}) to match W of "
-                         f"shape {W.shape}, got {x.shape}")
-    out = x @ W.T
-    if b is not None:
-        b = _checks.float_array("linear_forward", "b", b)
-        if b.shape != (W.shape[0],):
-            raise ValueError(f"linear_forward: b must have shape ({W.shape[0]},), "
-                             f"got {b.shape}")
-        out = out + b
-    return out, (x, W, b)
-
-
-def linear_backward(dout, cache):
-    r"""Gradients of the linear layer, given :math:`\delta = \partial L / \partial y`.
-
-    .. math::
-
-        \frac{\partial L}{\partial x} = \delta W, \qquad
-        \frac{\partial L}{\partial W} = \delta^\top x, \qquad
-        \frac{\partial L}{\partial b} = \sum_i \delta_i
-
-    Args:
-        dout: ``(n, out_features)`` upstream gradient :math:`\delta`.
-        cache: from :func:`linear_forward`.
-
-    Returns:
-        ``(dx, dW, db)`` with the shapes of ``x``, ``W`` and ``b`` (``db`` is ``None`` for a
-        layer without bias).
-    """
-    x, W, b = cache
-    dout = _checks.float_array("linear_backward", "dout", dout)
-    if dout.shape != (x.shape[0], W.shape[0]):
-        raise ValueError(f"linear_backward: dout must have the output's shape "
-                         f"{(x.shape[0], W.shape[0])}, got {dout.shape}")
-    dx = dout @ W
-    dW = dout.T @ x
-    db = None if b is None else dout.sum(axis=0)
-    return dx, dW, db
-
-
-# ---------------------------------------------------------------------------------------
-# the network
-# ---------------------------------------------------------------------------------------
-
-# The torch module of each activation, with the defaults trainart.activations uses.
-_TORCH_ACTIVATIONS = {"relu": ("ReLU", {}), "tanh": ("Tanh", {}), "sigmoid": ("Sigmoid", {}),
-                      "leaky_relu": ("LeakyReLU", {"negative_slope": 0.01}),
-                      "elu": ("ELU", {"alpha": 1.0}), "gelu": ("GELU", {"approximate": "none"}),
-                      "identity": ("Identity", {})}
-
-
-class MLP:
-    r"""A multilayer perceptron ``Linear -> act -> ... -> Linear`` in NumPy (no activation at
-    the end: the last layer gives the logits).
-
-    For hidden layers :math:`l = 1, \dots, L-1` and the output layer :math:`L`:
+    ``self.layers`` is CS231n's ``FullyConnectedNet``: for each hidden layer
+    ``Linear -> [BatchNorm] -> activation -> [Dropout]``, then the output ``Linear``. Without
+    batch norm and dropout, for hidden layers :math:`l = 1, \dots, L-1` and the output layer
+    :math:`L`:
 
     .. math::
 
@@ -124,27 +52,37 @@ class MLP:
 
     and the backward pass runs the chain rule the other way:
     :math:`\partial L/\partial z^{(l)} = \partial L/\partial h^{(l)} \odot f'(z^{(l)})`,
-    :math:`\partial L/\partial h^{(l-1)} = (\partial L/\partial z^{(l)})\, W^{(l)}`.
+    :math:`\partial L/\partial h^{(l-1)} = (\partial L/\partial z^{(l)})\, W^{(l)}`. Batch
+    norm (:class:`trainart.norm.BatchNorm`) sits between the ``Linear`` and the activation,
+    so :math:`z^{(l)}` is then the normalized value; dropout
+    (:class:`trainart.dropout.Dropout`, inverted) follows the activation.
 
-    Parameters live in ``self.params = [W1, b1, W2, b2, ...]`` (``float64``; weights of
-    shape ``(out_features, in_features)`` as in ``nn.Linear``) with names
-    ``self.names = ["layer1.weight", "layer1.bias", ...]``; optimizers change them in place::
+    Parameters live in ``self.params`` in the order of the layers, ``[W1, b1, W2, b2, ...]``
+    (``float64``; weights of shape ``(out_features, in_features)`` as in ``nn.Linear``), with
+    batch norm ``[W1, b1, gamma1, beta1, W2, ...]``; their names are
+    ``self.names = ["layer1.weight", "layer1.bias", "bn1.weight", "bn1.bias", ...]``.
+    Optimizers change them in place::
 
         net = MLP([784, 256, 256, 10], activation="tanh", init="xavier_normal")
         opt = SGD(dict(zip(net.names, net.params)), lr=0.1)
         loss, grads = net.loss_and_grads(X, y)
         opt.step(grads)
 
-    After each :meth:`forward` the lists ``preactivations[l]`` (:math:`z`) and
-    ``activations[l]`` (:math:`h`) hold the hidden layers' values, index ``l = 0`` for the
-    first hidden layer; after :meth:`backward`, ``activation_grads[l]``
-    (:math:`\partial L/\partial h`) and ``preactivation_grads[l]``
+    After each :meth:`forward` the lists ``preactivations[l]`` (:math:`z`, the activation's
+    input) and ``activations[l]`` (:math:`h`, its output, before dropout) hold the hidden
+    layers' values, index ``l = 0`` for the first hidden layer; after :meth:`backward`,
+    ``activation_grads[l]`` (:math:`\partial L/\partial h`) and ``preactivation_grads[l]``
     (:math:`\partial L/\partial z`) hold their gradients. These are what the diagnostics of
     :mod:`trainart.diagnostics` summarize.
 
+    Like a ``torch.nn.Module`` the network is in training mode at first; :meth:`eval` makes
+    batch norm use its running statistics and turns dropout off (:meth:`predict` and
+    :meth:`accuracy` always evaluate in eval mode). Unlike a single layer, :meth:`backward`
+    returns the parameters' gradients (the input's is ``input_grad``).
+
     Args:
         sizes: layer widths from input to output, e.g. ``[784, 256, 256, 10]`` (at least two).
-        activation: a name of :mod:`trainart.activations` (``"relu"``, ``"tanh"``,
+        activation: a name of :data:`trainart.activations.REGISTRY` (``"relu"``, ``"tanh"``,
             ``"sigmoid"``, ``"leaky_relu"``, ``"elu"``, ``"gelu"``, ``"identity"``), with
             PyTorch's default parameters (leaky slope 0.01, ELU alpha 1, exact GELU).
         init: how each weight matrix is drawn: a scheme name of :mod:`trainart.init`
@@ -152,30 +90,43 @@ class MLP:
             (normal with that standard deviation), or a callable ``f(shape, rng=...)``
             returning the array (the functions of :mod:`trainart.init` qualify).
             The same rule is used for every layer, the output layer included (scale
-            ``net.params[-2]`` in place for a smaller last layer). Biases start at zero.
+            ``net.weights[-1]`` in place for a smaller last layer). Biases start at zero,
+            batch norm at :math:`\gamma = 1, \beta = 0`.
         seed: seed of the ``np.random.default_rng`` that draws all weights, layer by layer:
-            the same ``seed`` gives the same network.
+            the same ``seed`` gives the same network (the same weights with or without batch
+            norm and dropout). The seeds of the dropout layers' generators are drawn from it
+            after the weights.
         init_kwargs: keyword arguments for the scheme (or the callable), e.g.
             ``{"nonlinearity": "tanh"}`` or ``{"std": 0.05}``. They are passed as given: the
             Kaiming schemes take PyTorch's default ``nonlinearity`` unless told otherwise.
-        bias: include bias vectors (``False``: ``params = [W1, W2, ...]``).
+        bias: include bias vectors in the ``Linear`` layers (``False``:
+            ``params = [W1, W2, ...]``).
+        batchnorm: a :class:`~trainart.norm.BatchNorm` after each hidden ``Linear``, before
+            the activation (momentum 0.1, eps 1e-5, as ``nn.BatchNorm1d``).
+        dropout: the drop probability ``p`` of an inverted
+            :class:`~trainart.dropout.Dropout` after each hidden activation, in
+            :math:`[0, 1)` (``0`` adds none).
 
-    Reference: CS231n assignment 2, ``FullyConnectedNet``; ``torch.nn.Linear``.
+    Reference: CS231n assignment 2, ``FullyConnectedNet``; ``torch.nn.Linear``,
+    ``torch.nn.BatchNorm1d``, ``torch.nn.Dropout``.
     """
 
     def __init__(self, sizes, activation: str = "relu", init="kaiming_normal", seed=0,
-                 init_kwargs: dict | None = None, bias: bool = True):
+                 init_kwargs: dict | None = None, bias: bool = True, batchnorm: bool = False,
+                 dropout: float = 0.0):
         try:
             sizes = list(sizes)
         except TypeError:
             raise ValueError(f"MLP: sizes must be a list of layer widths, got {sizes!r}") from None
-        if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer))
-                                 or s < 1 for s in sizes):
+        if len(sizes) < 2 or not all(_checks.is_integer(s) and s >= 1 for s in sizes):
             raise ValueError(f"MLP: sizes must be at least two integers >= 1 (input, ..., "
                              f"output), got {sizes!r}")
-        if not isinstance(activation, str) or activation not in _activations.ACTIVATIONS:
+        if not isinstance(activation, str) or activation not in _activations.REGISTRY:
             raise ValueError(f"MLP: activation must be one of "
-                             f"{sorted(_activations.ACTIVATIONS)}, got {activation!r}")
+                             f"{sorted(_activations.REGISTRY)}, got {activation!r}")
+        if not isinstance(batchnorm, (bool, np.bool_)):
+            raise TypeError(f"MLP: batchnorm must be True or False, got {batchnorm!r}")
+        dropout = _checks.unit_interval("MLP", "dropout", dropout)
         init_kwargs = {} if init_kwargs is None else dict(init_kwargs)
         draw = self._init_rule(init, init_kwargs)
 
@@ -183,28 +134,48 @@ class MLP:
         self.activation = activation
         self.init = init
         self.bias = bool(bias)
-        self._act_forward, self._act_backward = _activations.get(activation)
+        self.batchnorm = bool(batchnorm)
+        self.dropout = dropout
+        self.training = True
         rng = np.random.default_rng(seed)
+        shapes = list(zip(self.sizes[1:], self.sizes[:-1]))  # (out_features, in_features)
+        weights = [self._checked_weight(draw(shape, rng), shape, k)
+                   for k, shape in enumerate(shapes, start=1)]
+        n_hidden = len(shapes) - 1
+        # the dropout layers' seeds come after every weight: the weights do not depend on them
+        dropout_seeds = rng.integers(0, 2**63, size=n_hidden) if dropout > 0 else []
+
+        self.layers: list[Layer] = []
         self.weights: list[np.ndarray] = []
         self.biases: list[np.ndarray] = []
-        self.params: list[np.ndarray] = []
-        self.names: list[str] = []
-        for k, (fan_in, fan_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
-            W = self._checked_weight(draw((fan_out, fan_in), rng), (fan_out, fan_in), k)
+        self._params: list[np.ndarray] = []
+        self._names: list[str] = []
+        for k, W in enumerate(weights, start=1):
+            b = np.zeros(W.shape[0]) if self.bias else None
+            self._add(f"layer{k}", Linear.from_weights(W, b))
             self.weights.append(W)
-            self.params.append(W)
-            self.names.append(f"layer{k}.weight")
             if self.bias:
-                b = np.zeros(fan_out)
                 self.biases.append(b)
-                self.params.append(b)
-                self.names.append(f"layer{k}.bias")
+            if k > n_hidden:
+                break
+            if self.batchnorm:
+                self._add(f"bn{k}", BatchNorm(W.shape[0]))
+            self._add(None, Activation(activation))
+            if dropout > 0:
+                self._add(None, Dropout(dropout, seed=int(dropout_seeds[k - 1])))
 
         self.preactivations: list[np.ndarray] = []
         self.activations: list[np.ndarray] = []
         self.preactivation_grads: list[np.ndarray] = []
         self.activation_grads: list[np.ndarray] = []
-        self._caches: list | None = None
+        self.input_grad: np.ndarray | None = None
+        self._grads: list[np.ndarray] = []
+        self._n: int | None = None  # batch size of the last forward
+
+    def _add(self, prefix: str | None, layer: Layer) -> None:
+        self.layers.append(layer)
+        self._params.extend(layer.params)
+        self._names.extend(f"{prefix}.{name}" for name in layer.names)
 
     @staticmethod
     def _init_rule(init, init_kwargs: dict):
@@ -240,13 +211,39 @@ class MLP:
         return W
 
     def __repr__(self) -> str:
+        extra = "".join([", batchnorm=True" if self.batchnorm else "",
+                         f", dropout={self.dropout}" if self.dropout else ""])
         return (f"MLP({self.sizes}, activation={self.activation!r}, init={self.init!r}, "
-                f"bias={self.bias})")
+                f"bias={self.bias}{extra})")
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        """Every learnable array, in the order of the layers (the same list every time)."""
+        return self._params
+
+    @property
+    def names(self) -> list[str]:
+        """The names of :attr:`params`: ``"layer{k}.weight"``, ``"layer{k}.bias"``,
+        ``"bn{k}.weight"``, ``"bn{k}.bias"``."""
+        return self._names
+
+    @property
+    def grads(self) -> list[np.ndarray]:
+        """The gradients of the last :meth:`backward`, in the order of :attr:`params`."""
+        return self._grads
 
     @property
     def n_layers(self) -> int:
         """Number of linear layers (hidden layers + the output layer)."""
         return len(self.sizes) - 1
+
+    def train(self, mode: bool = True):
+        """Training mode (``mode=True``) or evaluation mode, for the network and every layer;
+        returns the network."""
+        super().train(mode)
+        for layer in self.layers:
+            layer.train(self.training)
+        return self
 
     def _check_X(self, owner: str, X) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
@@ -255,87 +252,84 @@ class MLP:
                              f"got {X.shape}")
         return X
 
-    def forward(self, X) -> np.ndarray:
+    def forward(self, X, training: bool | None = None) -> np.ndarray:
         """The logits ``(n, sizes[-1])`` of the inputs ``X`` (cast to float64).
 
-        Stores ``preactivations`` and ``activations`` of every hidden layer (and the caches
-        :meth:`backward` needs).
+        Args:
+            X: ``(n, sizes[0])`` inputs.
+            training: ``None`` uses the network's mode (:meth:`train` / :meth:`eval`);
+                ``True``/``False`` override it for this call (batch statistics and dropout,
+                or running statistics and no dropout).
+
+        Stores ``preactivations`` and ``activations`` of every hidden layer; each layer
+        keeps the cache :meth:`backward` needs.
         """
         h = self._check_X("forward", X)
-        self.preactivations, self.activations, caches = [], [], []
-        last = self.n_layers - 1
-        for k, W in enumerate(self.weights):
-            b = self.biases[k] if self.bias else None
-            z, linear_cache = linear_forward(h, W, b)
-            if k == last:
-                caches.append((linear_cache, None))
-                h = z
-                break
-            h, act_cache = self._act_forward(z)
-            self.preactivations.append(z)
-            self.activations.append(h)
-            caches.append((linear_cache, act_cache))
-        self._caches = caches
+        mode = self._training(training)
+        n = h.shape[0]
+        self.preactivations, self.activations = [], []
+        for layer in self.layers:
+            if isinstance(layer, Activation):
+                self.preactivations.append(h)
+                h = layer.forward(h, mode)
+                self.activations.append(h)
+            else:
+                h = layer.forward(h, mode)
+        self._n = n
         return h
 
     def backward(self, dlogits) -> list[np.ndarray]:
-        """Gradients of the loss for every parameter, in the order of ``params``.
+        r"""Gradients of the loss for every parameter, in the order of ``params``.
 
         Args:
-            dlogits: :math:`\\partial L / \\partial\\,\\text{logits}` for the batch of the last
+            dlogits: :math:`\partial L / \partial\,\text{logits}` for the batch of the last
                 :meth:`forward`.
 
-        Stores ``activation_grads`` and ``preactivation_grads`` of every hidden layer.
+        Stores ``activation_grads`` and ``preactivation_grads`` of every hidden layer and
+        ``input_grad`` (:math:`\partial L/\partial x`).
         """
-        if self._caches is None:
+        if self._n is None:
             raise RuntimeError("MLP.backward: call forward (or loss_and_grads) first")
-        n = self._caches[0][0][0].shape[0]
         dlogits = np.asarray(dlogits, dtype=np.float64)
-        if dlogits.shape != (n, self.sizes[-1]):
+        if dlogits.shape != (self._n, self.sizes[-1]):
             raise ValueError(f"MLP.backward: dlogits must have the logits' shape "
-                             f"{(n, self.sizes[-1])}, got {dlogits.shape}")
-        n_hidden = self.n_layers - 1
-        act_grads: list = [None] * n_hidden
-        pre_grads: list = [None] * n_hidden
-        dW_list: list = [None] * self.n_layers
-        db_list: list = [None] * self.n_layers
-        dz = dlogits
-        for k in range(self.n_layers - 1, -1, -1):
-            linear_cache, _ = self._caches[k]
-            dh, dW_list[k], db_list[k] = linear_backward(dz, linear_cache)
-            if k == 0:
-                break
-            act_grads[k - 1] = dh
-            dz = self._act_backward(dh, self._caches[k - 1][1])
-            pre_grads[k - 1] = dz
-        self.activation_grads, self.preactivation_grads = act_grads, pre_grads
-        grads = []
-        for dW, db in zip(dW_list, db_list):
-            grads.append(dW)
-            if self.bias:
-                grads.append(db)
-        return grads
+                             f"{(self._n, self.sizes[-1])}, got {dlogits.shape}")
+        act_grads, pre_grads = [], []
+        d = dlogits
+        for layer in reversed(self.layers):
+            if isinstance(layer, Activation):
+                act_grads.append(d)
+                d = layer.backward(d)
+                pre_grads.append(d)
+            else:
+                d = layer.backward(d)
+        self.activation_grads, self.preactivation_grads = act_grads[::-1], pre_grads[::-1]
+        self.input_grad = d
+        self._grads = [g for layer in self.layers for g in layer.grads]
+        return self._grads
 
     def loss_and_grads(self, X, y) -> tuple[float, list[np.ndarray]]:
-        """Mean softmax cross-entropy on ``(X, y)`` and the gradients (order of ``params``)."""
+        """Mean softmax cross-entropy on ``(X, y)`` and the gradients (order of ``params``),
+        in the network's mode."""
         loss, dlogits = softmax_cross_entropy(self.forward(X), y)
         return loss, self.backward(dlogits)
 
     def loss(self, X, y) -> float:
-        """The mean cross-entropy alone (a forward pass)."""
+        """The mean cross-entropy alone (a forward pass in the network's mode)."""
         return softmax_cross_entropy(self.forward(X), y)[0]
 
     def predict(self, X) -> np.ndarray:
-        """The most probable class of each row."""
-        return np.argmax(self.forward(X), axis=1)
+        """The most probable class of each row (evaluation mode)."""
+        return np.argmax(self.forward(X, training=False), axis=1)
 
     def accuracy(self, X, y) -> float:
-        """Fraction of rows classified correctly."""
+        """Fraction of rows classified correctly (evaluation mode)."""
         return float(np.mean(self.predict(X) == np.asarray(y)))
 
     def to_torch(self, dtype=None):
-        """The same network as a ``torch.nn.Sequential`` (``nn.Linear`` and activation
-        modules), holding *copies* of the current weights.
+        """The same network as a ``torch.nn.Sequential`` (``nn.Linear``, ``nn.BatchNorm1d``,
+        the activation module of :data:`trainart.activations.REGISTRY`, ``nn.Dropout``),
+        holding *copies* of the current weights and running statistics, in the network's mode.
 
         Args:
             dtype: the torch dtype of its parameters (default ``torch.float64``, so that it
@@ -345,15 +339,28 @@ class MLP:
         from torch import nn
 
         dtype = torch.float64 if dtype is None else dtype
-        module_name, kwargs = _TORCH_ACTIVATIONS[self.activation]
-        layers = []
-        for k, W in enumerate(self.weights):
-            linear = nn.Linear(W.shape[1], W.shape[0], bias=self.bias, dtype=dtype)
-            with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(W))
-                if self.bias:
-                    linear.bias.copy_(torch.from_numpy(self.biases[k]))
-            layers.append(linear)
-            if k < self.n_layers - 1:
-                layers.append(getattr(nn, module_name)(**kwargs))
-        return nn.Sequential(*layers)
+        modules = []
+        with torch.no_grad():
+            for layer in self.layers:
+                if isinstance(layer, Linear):
+                    module = nn.Linear(layer.in_features, layer.out_features,
+                                       bias=layer.bias is not None, dtype=dtype)
+                    module.weight.copy_(torch.from_numpy(layer.weight))
+                    if layer.bias is not None:
+                        module.bias.copy_(torch.from_numpy(layer.bias))
+                elif isinstance(layer, BatchNorm):
+                    module = nn.BatchNorm1d(layer.num_features, eps=layer.eps,
+                                            momentum=layer.momentum, dtype=dtype)
+                    module.weight.copy_(torch.from_numpy(layer.gamma))
+                    module.bias.copy_(torch.from_numpy(layer.beta))
+                    module.running_mean.copy_(torch.from_numpy(layer.running_mean))
+                    module.running_var.copy_(torch.from_numpy(layer.running_var))
+                    tracked = getattr(layer, "num_batches_tracked", None)
+                    if tracked is not None:
+                        module.num_batches_tracked.fill_(int(tracked))
+                elif isinstance(layer, Activation):
+                    module = layer.to_torch()
+                else:  # Dropout
+                    module = nn.Dropout(layer.p)
+                modules.append(module)
+        return nn.Sequential(*modules).train(self.training)

@@ -28,6 +28,7 @@ import math
 import numpy as np
 
 from . import _checks
+from .activations import sigmoid_and_derivative as _sigmoid
 from .optim import clip_grad_norm_
 
 __all__ = [
@@ -299,14 +300,6 @@ class Saddle(Surface):
         H[..., 0, 0] = 2.0
         H[..., 1, 1] = 3 * v**2 - 1
         return H
-
-
-def _sigmoid(z):
-    """:math:`\\sigma(z) = 1/(1+e^{-z})` and :math:`\\sigma'(z)`, without overflow."""
-    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
-    s = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    ds = e / (1.0 + e) ** 2  # = s (1 - s), accurate in both tails
-    return s, ds
 
 
 class Cliff(Surface):

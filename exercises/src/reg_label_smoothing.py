@@ -65,7 +65,7 @@
 # class counts (down to $N = 1$ and $C = 2$, and $\epsilon = 1$), and two properties of the
 # gradient (every row sums to 0; with the arrays given left unchanged).
 
-# %% setup id=setup off-limits=trainart.regularize.augment
+# %% setup id=setup off-limits=trainart.regularize.augment,trainart.losses
 import numpy as np
 import torch
 import torch.nn.functional as F

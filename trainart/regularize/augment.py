@@ -1,4 +1,4 @@
-r"""Data augmentation, mixup, label smoothing and calibration.
+r"""Data augmentation, mixup and label smoothing.
 
 * **Augmentation**: train on transformed copies of the inputs that keep their labels
   (small shifts, rotations, noise), so the network learns the invariance instead of the
@@ -12,12 +12,13 @@ r"""Data augmentation, mixup, label smoothing and calibration.
   :math:`(1-\varepsilon)\,\mathrm{onehot}(y) + \varepsilon/C` instead of the one-hot target,
   PyTorch's ``CrossEntropyLoss(label_smoothing=eps)`` convention (the uniform part also
   covers the true class).
-* **Calibration**: a classifier is calibrated when among the examples it gives confidence
-  :math:`p` a fraction :math:`p` is right; the expected calibration error (ECE, Guo et al.,
-  2017) measures the gap. Label smoothing and mixup both lower over-confidence.
+
+Label smoothing and mixup both lower over-confidence, which
+:mod:`trainart.regularize.calibration` measures. The losses themselves (one-hot, smoothed
+targets, soft-target cross-entropy) live in :mod:`trainart.losses` and are re-exported here.
 
 The ``*_loss`` functions return a ``loss_fn(model, xb, yb)`` for
-:func:`trainart.models.train_classifier`.
+:func:`trainart.training.train_classifier`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,18 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks
+from .._arrays import is_tensor
 from .._lazy import lazy_import
+from ..losses import (  # re-exported: their old home
+    _smoothing,
+    label_smoothing_cross_entropy,
+    one_hot,
+    smoothed_targets,
+    soft_cross_entropy,
+)
+
+# re-exported: their old home (not in __all__: trainart.regularize exports them from calibration)
+from .calibration import expected_calibration_error, mean_confidence, reliability_curve  # noqa: F401
 
 torch = lazy_import("torch")
 F = lazy_import("torch.nn.functional")
@@ -42,9 +54,6 @@ __all__ = [
     "soft_cross_entropy",
     "label_smoothing_cross_entropy",
     "label_smoothing_loss",
-    "expected_calibration_error",
-    "mean_confidence",
-    "reliability_curve",
 ]
 
 
@@ -86,9 +95,7 @@ def random_shift(X, image_shape, max_shift: int, rng=None) -> np.ndarray:
     """
     owner = "random_shift"
     X, (h, w) = _images(owner, X, image_shape)
-    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) \
-            or max_shift < 0:
-        raise ValueError(f"{owner}: max_shift must be an integer >= 0, got {max_shift!r}")
+    max_shift = _checks.non_negative_int(owner, "max_shift", max_shift)
     rng = _checks.generator(owner, rng)
     n = len(X)
     shifts = rng.integers(-max_shift, max_shift + 1, size=(n, 2))
@@ -200,28 +207,6 @@ def augmented_loss(transform, seed: int = 0):
 # ---------------------------------------------------------------------------------------
 
 
-def _labels(owner: str, y, num_classes) -> np.ndarray:
-    num_classes = _checks.positive_int(owner, "num_classes", num_classes)
-    y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{owner}: y must be a 1-D array of labels, got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"{owner}: y must hold integer class labels, got dtype {y.dtype}")
-    if len(y) and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"{owner}: labels must be in 0..{num_classes - 1}, "
-                         f"got values in {y.min()}..{y.max()}")
-    return y
-
-
-def one_hot(y, num_classes: int):
-    r"""One-hot targets :math:`e_{y_i}`: ``(n, C)`` float64 (a float64 tensor for a tensor
-    ``y``), like ``torch.nn.functional.one_hot(y, C).double()``."""
-    labels = _labels("one_hot", y, num_classes)
-    out = np.zeros((len(labels), num_classes))
-    out[np.arange(len(labels)), labels] = 1.0
-    return torch.from_numpy(out) if isinstance(y, torch.Tensor) else out
-
-
 def mixup(x, y, alpha: float, rng=None, num_classes: int | None = None, *, lam=None):
     r"""Mixup: mix a batch with a shuffled copy of itself, inputs and one-hot labels alike.
 
@@ -255,13 +240,13 @@ def mixup(x, y, alpha: float, rng=None, num_classes: int | None = None, *, lam=N
     owner = "mixup"
     alpha = _checks.positive(owner, "alpha", alpha)
     rng = _checks.generator(owner, rng)
-    is_torch = isinstance(x, torch.Tensor)
+    is_torch = is_tensor(x)
     if not is_torch:
         x = _checks.float_array(owner, "x", x)
     if x.ndim < 1 or len(x) < 1:
         raise ValueError(f"{owner}: x must hold at least one example, got shape "
                          f"{tuple(x.shape)}")
-    y_np = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    y_np = y.detach().cpu().numpy() if is_tensor(y) else np.asarray(y)
     if y_np.shape != (len(x),):
         raise ValueError(f"{owner}: y must have shape ({len(x)},) to match x, "
                          f"got {tuple(y_np.shape)}")
@@ -271,7 +256,7 @@ def mixup(x, y, alpha: float, rng=None, num_classes: int | None = None, *, lam=N
     if lam is None:
         lam = float(rng.beta(alpha, alpha))
     else:
-        lam = _checks._number(owner, "lam", lam)
+        lam = _checks.number(owner, "lam", lam)
         if not 0.0 <= lam <= 1.0:
             raise ValueError(f"{owner}: lam must be in [0, 1], got {lam!r}")
     perm = rng.permutation(len(x))
@@ -307,117 +292,6 @@ def mixup_loss(alpha: float, num_classes: int, seed: int = 0):
     return loss_fn
 
 
-def _smoothing(owner: str, smoothing) -> float:
-    smoothing = _checks._number(owner, "smoothing", smoothing)
-    if not 0.0 <= smoothing <= 1.0:
-        raise ValueError(f"{owner}: smoothing must be in [0, 1], got {smoothing!r}")
-    return smoothing
-
-
-def smoothed_targets(y, num_classes: int, smoothing: float) -> np.ndarray:
-    r"""Label-smoothed targets, PyTorch's convention:
-
-    .. math::
-
-        t_{ic} = (1-\varepsilon)\,[c = y_i] + \frac{\varepsilon}{C}
-
-    so the true class gets :math:`1 - \varepsilon + \varepsilon/C` and every other class
-    :math:`\varepsilon/C` (Szegedy et al. 2016 write the same). Rows sum to 1.
-
-    Args:
-        y: ``(n,)`` integer labels. num_classes: :math:`C`.
-        smoothing: :math:`\varepsilon \in [0, 1]`.
-
-    Returns:
-        ``(n, C)`` float64 targets.
-    """
-    smoothing = _smoothing("smoothed_targets", smoothing)
-    labels = _labels("smoothed_targets", y, num_classes)
-    return (1 - smoothing) * one_hot(labels, num_classes) + smoothing / num_classes
-
-
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    shifted = z - z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
-def soft_cross_entropy(logits, targets):
-    r"""Cross-entropy with soft targets (rows of probabilities), mean over the batch.
-
-    .. math::
-
-        L = -\frac1n \sum_i \sum_c t_{ic} \log \mathrm{softmax}(z_i)_c,\qquad
-        \frac{\partial L}{\partial z_{ic}} = \frac1n\Big(\mathrm{softmax}(z_i)_c\sum_k t_{ik}
-        - t_{ic}\Big)
-
-    (for targets whose rows sum to 1 the gradient is :math:`(\mathrm{softmax}(z) - t)/n`).
-    Equals ``torch.nn.functional.cross_entropy(logits, targets)`` with probability targets.
-
-    Args:
-        logits: ``(n, C)`` scores, a NumPy array or a torch tensor.
-        targets: ``(n, C)`` target probabilities of the same kind.
-
-    Returns:
-        For arrays ``(loss, dlogits)`` (a float and the ``(n, C)`` gradient); for tensors the
-        loss as a differentiable scalar tensor.
-    """
-    owner = "soft_cross_entropy"
-    if isinstance(logits, torch.Tensor):
-        if not isinstance(targets, torch.Tensor):
-            raise TypeError(f"{owner}: targets must be a tensor when logits is one")
-        if logits.ndim != 2 or targets.shape != logits.shape:
-            raise ValueError(f"{owner}: logits and targets must have the same (n, C) shape, "
-                             f"got {tuple(logits.shape)} and {tuple(targets.shape)}")
-        return -(targets * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
-    z = _checks.float_array(owner, "logits", logits)
-    t = _checks.float_array(owner, "targets", targets)
-    if z.ndim != 2 or z.shape[0] == 0 or t.shape != z.shape:
-        raise ValueError(f"{owner}: logits and targets must have the same (n, C) shape with "
-                         f"n >= 1, got {z.shape} and {t.shape}")
-    n = z.shape[0]
-    log_p = _log_softmax(z)
-    loss = -float(np.sum(t * log_p)) / n
-    dz = (np.exp(log_p) * t.sum(axis=1, keepdims=True) - t) / n
-    return loss, dz
-
-
-def label_smoothing_cross_entropy(logits, y, smoothing: float) -> tuple[float, np.ndarray]:
-    r"""Cross-entropy against label-smoothed targets, in NumPy, and its gradient.
-
-    .. math::
-
-        L = -\frac1n\sum_i\sum_c t_{ic}\log\mathrm{softmax}(z_i)_c,\qquad
-        t = (1-\varepsilon)\,\mathrm{onehot}(y) + \frac{\varepsilon}{C},\qquad
-        \frac{\partial L}{\partial z} = \frac{\mathrm{softmax}(z) - t}{n}
-
-    Equals ``torch.nn.CrossEntropyLoss(label_smoothing=smoothing)``. The loss never reaches
-    0: it is minimized by finite logits whose softmax is :math:`t`, which is how smoothing
-    keeps the logits (and the confidence) from growing without bound.
-
-    Args:
-        logits: ``(n, C)`` scores.
-        y: ``(n,)`` integer labels.
-        smoothing: :math:`\varepsilon \in [0, 1]`.
-
-    Returns:
-        ``(loss, dlogits)``.
-
-    Reference: Szegedy, Vanhoucke, Ioffe, Shlens and Wojna (2016), "Rethinking the Inception
-    architecture for computer vision", sec. 7; Müller, Kornblith and Hinton (2019), "When
-    does label smoothing help?".
-    """
-    owner = "label_smoothing_cross_entropy"
-    smoothing = _smoothing(owner, smoothing)
-    z = _checks.float_array(owner, "logits", logits)
-    if z.ndim != 2 or z.shape[0] == 0:
-        raise ValueError(f"{owner}: logits must have shape (n, C) with n >= 1, got {z.shape}")
-    labels = _labels(owner, y, z.shape[1])
-    if len(labels) != len(z):
-        raise ValueError(f"{owner}: y must hold {len(z)} labels (one per row of logits), "
-                         f"got {len(labels)}")
-    return soft_cross_entropy(z, smoothed_targets(labels, z.shape[1], smoothing))
-
-
 def label_smoothing_loss(smoothing: float):
     """A ``loss_fn`` training with label smoothing: ``F.cross_entropy(model(xb), yb,
     label_smoothing=smoothing)`` (the torch twin of :func:`label_smoothing_cross_entropy`)."""
@@ -427,94 +301,3 @@ def label_smoothing_loss(smoothing: float):
         return F.cross_entropy(model(xb), yb, label_smoothing=smoothing)
 
     return loss_fn
-
-
-# ---------------------------------------------------------------------------------------
-# calibration
-# ---------------------------------------------------------------------------------------
-
-
-def _probs(owner: str, probs, y=None) -> tuple[np.ndarray, np.ndarray | None]:
-    if isinstance(probs, torch.Tensor):
-        probs = probs.detach().cpu().numpy()
-    p = _checks.float_array(owner, "probs", probs)
-    if p.ndim != 2 or p.shape[0] == 0:
-        raise ValueError(f"{owner}: probs must have shape (n, C) with n >= 1, got {p.shape}")
-    if np.any(p < 0) or not np.allclose(p.sum(axis=1), 1.0, atol=1e-4):
-        raise ValueError(f"{owner}: probs must be probabilities (rows >= 0 summing to 1); "
-                         f"apply softmax to logits first")
-    if y is None:
-        return p, None
-    labels = _labels(owner, y, p.shape[1])
-    if len(labels) != len(p):
-        raise ValueError(f"{owner}: y must hold {len(p)} labels, got {len(labels)}")
-    return p, labels
-
-
-def reliability_curve(probs, y, n_bins: int = 15) -> dict:
-    r"""Accuracy against confidence in equal-width confidence bins.
-
-    The confidence of example :math:`i` is :math:`\hat p_i = \max_c p_{ic}` and its
-    prediction :math:`\hat y_i = \arg\max_c p_{ic}`; bin :math:`b` holds the examples with
-    :math:`\hat p_i \in ((b-1)/B,\ b/B]`. A calibrated model has accuracy = confidence in
-    every bin (the diagonal of a reliability diagram).
-
-    Args:
-        probs: ``(n, C)`` predicted probabilities. y: ``(n,)`` labels.
-        n_bins: :math:`B \ge 1`.
-
-    Returns:
-        A dict of arrays of length ``n_bins``: ``"edges"`` (``n_bins + 1`` bin edges),
-        ``"confidence"`` and ``"accuracy"`` (means in each bin, NaN where empty) and
-        ``"count"``.
-
-    Reference: Guo, Pleiss, Sun and Weinberger (2017), "On calibration of modern neural
-    networks", ICML.
-    """
-    return _reliability("reliability_curve", probs, y, n_bins)
-
-
-def _reliability(owner: str, probs, y, n_bins) -> dict:
-    n_bins = _checks.positive_int(owner, "n_bins", n_bins)
-    p, labels = _probs(owner, probs, y)
-    conf, correct = p.max(axis=1), (p.argmax(axis=1) == labels).astype(np.float64)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    # bin b holds (edges[b], edges[b + 1]]; a confidence of exactly 0 cannot occur for C >= 1
-    bins = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
-    count = np.bincount(bins, minlength=n_bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        confidence = np.bincount(bins, weights=conf, minlength=n_bins) / count
-        accuracy = np.bincount(bins, weights=correct, minlength=n_bins) / count
-    return {"edges": edges, "confidence": confidence, "accuracy": accuracy, "count": count}
-
-
-def expected_calibration_error(probs, y, n_bins: int = 15) -> float:
-    r"""The expected calibration error (ECE) over equal-width confidence bins.
-
-    .. math::
-
-        \mathrm{ECE} = \sum_{b=1}^{B} \frac{|B_b|}{n}\,\big|\mathrm{acc}(B_b)
-        - \mathrm{conf}(B_b)\big|
-
-    0 for a perfectly calibrated model; an over-confident network has conf > acc.
-
-    Args:
-        probs: ``(n, C)`` predicted probabilities. y: ``(n,)`` labels.
-        n_bins: :math:`B` (15 as in Guo et al., 2017).
-
-    Returns:
-        The ECE, a float in :math:`[0, 1]`.
-    """
-    curve = _reliability("expected_calibration_error", probs, y, n_bins)
-    filled = curve["count"] > 0
-    weights = curve["count"][filled] / curve["count"].sum()
-    gaps = np.abs(curve["accuracy"][filled] - curve["confidence"][filled])
-    return float(np.sum(weights * gaps))
-
-
-def mean_confidence(probs) -> float:
-    r"""The mean confidence :math:`\frac1n\sum_i \max_c p_{ic}` (compare with the accuracy:
-    above it means over-confident)."""
-    p, _ = _probs("mean_confidence", probs)
-    return float(np.mean(p.max(axis=1)))
-
