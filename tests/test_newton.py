@@ -30,12 +30,14 @@ from trainart.newton import (
     model_hessian,
     model_objective,
     newton,
+    newton_cg,
     newton_step,
     numerical_gradient,
     numerical_hessian,
     set_flat_params_,
     torch_gradient,
     torch_hessian,
+    truncated_cg,
 )
 from trainart.surfaces import Quadratic, Rosenbrock, Saddle
 
@@ -375,3 +377,189 @@ def test_flat_params_roundtrip():
         set_flat_params_(model, np.zeros(30))
     with pytest.raises(TypeError, match="flat_params: model must be a torch.nn.Module"):
         flat_params(object())
+
+
+
+def test_argument_messages_name_the_function_the_argument_and_what_came():
+    """A wrong return value of fun, grad or hess fails at once with a message naming newton,
+    the callable, what was expected and what came (it used to be a NumPy error from inside:
+    'incompatible dimensions', 'cannot reshape array')."""
+    r = Rosenbrock()
+    with pytest.raises(TypeError, match=r"newton: fun must return a scalar, got a tuple of "
+                                        r"length 2"):
+        newton(lambda x: (r.f(x), r.grad(x)), r.grad, r.hessian, r.start)
+    with pytest.raises(TypeError, match=r"newton: fun must return a scalar, got an array of "
+                                        r"shape \(2,\)"):
+        newton(lambda x: x, r.grad, r.hessian, r.start)
+    with pytest.raises(ValueError, match=r"newton: grad must have shape \(2,\) like x, got an "
+                                         r"array of shape \(3,\)"):
+        newton(r.f, lambda x: np.ones(3), r.hessian, r.start)
+    with pytest.raises(ValueError, match=r"newton: hess must have shape \(2, 2\) for x of shape "
+                                         r"\(2,\), got an array of shape \(3, 3\)"):
+        newton(r.f, r.grad, lambda x: np.eye(3), r.start)
+    with pytest.raises(ValueError, match=r"newton: hess must have shape \(2, 2\).*got an array "
+                                         r"of shape \(2,\)"):
+        newton(r.f, r.grad, lambda x: np.ones(2), r.start, damped=False)
+    with pytest.raises(TypeError, match="newton: fun, grad and hess must be callables, got "
+                                        "hess = NoneType"):
+        newton(r.f, r.grad, None, r.start)
+    with pytest.raises(ValueError, match=r"newton: fallback must be one of 'eigen', "
+                                         r"'identity', got 'shift'"):
+        newton(r.f, r.grad, r.hessian, r.start, fallback="shift")
+    with pytest.raises(ValueError, match=r"newton: shift must be a finite number >= 0, got -1"):
+        newton(r.f, r.grad, r.hessian, r.start, shift=-1)
+    with pytest.raises(ValueError, match=r"newton: c1 must be in \(0, 1\), got 1.5"):
+        newton(r.f, r.grad, r.hessian, r.start, c1=1.5)
+    with pytest.raises(ValueError, match=r"newton_step: shift must be a finite number >= 0"):
+        newton_step(np.ones(2), np.eye(2), shift=float("inf"))
+    with pytest.raises(TypeError, match=r"backtracking: f must return a scalar, got an array "
+                                        r"of shape \(2,\)"):
+        backtracking(lambda x: x, r.start, 1.0, r.grad(r.start), -r.grad(r.start))
+    with pytest.raises(ValueError, match=r"backtracking: x, g and p must be vectors of the same "
+                                         r"shape \(d,\), got \(3,\), \(2,\) and \(2,\)"):
+        backtracking(r.f, np.ones(3), 1.0, r.grad(r.start), -r.grad(r.start))
+    with pytest.raises(TypeError, match=r"numerical_gradient: f must return a scalar, got an "
+                                        r"array of shape \(2,\)"):
+        numerical_gradient(lambda x: x, np.ones(2))
+
+
+# --------------------------------------------------------------- regularized Newton, H + mu I
+
+
+@settings(max_examples=30, deadline=None)
+@given(d=st.integers(1, 6), seed=st.integers(0, 2**32 - 1), mu=st.floats(0.0, 100.0))
+def test_regularized_step_solves_the_shifted_system(d, seed, mu):
+    """(H + mu I) p = -g for symmetric H (indefinite too, once the shift makes it definite);
+    p is a descent direction when H + mu I is positive definite."""
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((d, d))
+    H = (M + M.T) / 2
+    mu = mu + max(0.0, -np.linalg.eigvalsh(H).min()) + 0.1   # positive definite
+    g = rng.standard_normal(d)
+    p = newton_step(g, H, shift=mu)
+    assert np.allclose((H + mu * np.eye(d)) @ p, -g, rtol=0, atol=1e-10 * (1 + mu))
+    assert g @ p < 0
+
+
+def test_regularized_step_interpolates_between_newton_and_gradient_descent():
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((5, 5)))
+    H = (Q * np.array([-1.0, 0.5, 1.0, 3.0, 10.0])) @ Q.T
+    g = rng.standard_normal(5)
+    assert np.array_equal(newton_step(g, H, shift=0.0), newton_step(g, H))
+    mu = 1e8   # p -> -g / mu
+    assert np.allclose(mu * newton_step(g, H, shift=mu), -g, rtol=2e-7, atol=0)  # ~ lambda/mu
+    # In the eigenbasis every component is -g_i / (lambda_i + mu).
+    p = newton_step(g, H, shift=2.0)
+    assert np.allclose(Q.T @ p, -(Q.T @ g) / (np.array([-1.0, 0.5, 1.0, 3.0, 10.0]) + 2.0),
+                       rtol=1e-12, atol=1e-14)
+
+
+def test_regularized_newton_trajectory_equals_the_formula_and_escapes_the_saddle():
+    """Pure Newton with shift mu: x_{k+1} = x_k - (H_k + mu I)^{-1} g_k, the whole trajectory
+    to 1e-12; on the saddle a shift larger than the negative curvature (-1) leads to a
+    minimum, while the unshifted pure Newton stops at the saddle."""
+    s, mu = Saddle(), 1.5
+    res = newton(s.f, s.grad, s.hessian, s.start, damped=False, shift=mu, max_iter=60)
+    x = s.start.copy()
+    for xk in res.history["x"][1:]:
+        x = x - np.linalg.solve(s.hessian(x) + mu * np.eye(2), s.grad(x))
+        assert np.allclose(xk, x, rtol=0, atol=1e-12)
+    assert res.success and min(np.linalg.norm(res.x - m) for m in s.minima) < 1e-8
+    damped = newton(s.f, s.grad, s.hessian, s.start, shift=mu)
+    assert damped.success and not any(damped.history["fallback"])   # never needed
+    # The shift costs the quadratic rate: the error shrinks linearly near the minimum.
+    e = np.linalg.norm(np.array(res.history["x"]) - s.minima[0], axis=1)
+    tail = e[(e < 1e-2) & (e > 1e-10)]
+    ratios = tail[1:] / tail[:-1]
+    assert np.all((ratios > 0.1) & (ratios < 0.9)), ratios
+
+
+# ------------------------------------------------------------------ Hessian-free Newton-CG
+
+
+def _logistic():
+    from scipy.special import expit, log_expit
+    from sklearn.datasets import load_breast_cancer
+    X, y = load_breast_cancer(return_X_y=True)
+    X = np.c_[(X - X.mean(0)) / X.std(0), np.ones(len(X))]
+    lam = 1e-3
+
+    def fun(w):
+        z = X @ w
+        return float(np.mean(-y * log_expit(z) - (1 - y) * log_expit(-z)) + 0.5 * lam * w @ w)
+
+    def grad(w):
+        return X.T @ (expit(X @ w) - y) / len(y) + lam * w
+
+    def hessp(w, v):
+        p = expit(X @ w)
+        return X.T @ (p * (1 - p) * (X @ v)) / len(y) + lam * v
+
+    return fun, grad, hessp, np.zeros(X.shape[1])
+
+
+def test_newton_cg_same_iterates_as_scipy():
+    """The whole trajectory equals scipy.optimize.minimize(method="Newton-CG") to 1e-10 on
+    L2-regularized logistic regression (every line search accepts its first trial there, in
+    both), with the same number of iterations and Hessian-vector products."""
+    fun, grad, hessp, x0 = _logistic()
+    seen = []
+    ref = minimize(fun, x0, jac=grad, hessp=hessp, method="Newton-CG",
+                   callback=lambda xk: seen.append(xk.copy()))
+    ours = newton_cg(fun, grad, hessp, x0)
+    assert ours.success and ref.success, (ours.message, ref.message)
+    assert ours.nit == ref.nit and ours.nhev == ref.nhev
+    assert np.allclose(np.array(ours.history["x"][1:]), np.array(seen), rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("dim", [2, 10])
+def test_newton_cg_same_minimizer_as_scipy_on_rosenbrock(dim):
+    r = Rosenbrock(dim=dim)
+    hessp = lambda x, v: r.hessian(x) @ v  # noqa: E731
+    ours = newton_cg(r.f, r.grad, hessp, r.start, xtol=1e-10)
+    ref = minimize(r.f, r.start, jac=r.grad, hessp=hessp, method="Newton-CG",
+                   options=dict(xtol=1e-10))
+    assert ours.success and ref.success, (ours.message, ref.message)
+    # Both stop once the curvature along -g falls below 3 eps (|g| ~ 1e-8): about 1e-7 away.
+    assert np.allclose(ours.x, r.minima[0], rtol=0, atol=1e-6)
+    assert np.allclose(ours.x, ref.x, rtol=0, atol=1e-6)
+    assert abs(ours.fun - ref.fun) < 1e-12
+    assert np.all(np.diff(ours.history["fun"]) <= 0)
+
+
+def test_truncated_cg_solves_spd_systems_and_handles_negative_curvature():
+    rng = np.random.default_rng(1)
+    Q, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    H = (Q * np.logspace(0, 2, 8)) @ Q.T
+    g = 1e-3 * rng.standard_normal(8)   # small |g|: a tight forcing term
+    p, n, ok = truncated_cg(lambda v: H @ v, g)
+    assert ok and n <= 8 + 1
+    assert np.linalg.norm(H @ p + g, 1) <= min(0.5, np.sqrt(np.abs(g).sum())) * np.abs(g).sum()
+    # Negative curvature along -g at the first iteration: scaled steepest descent.
+    Hneg = -np.eye(3)
+    g3 = np.array([1.0, -2.0, 0.5])
+    p, n, ok = truncated_cg(lambda v: Hneg @ v, g3)
+    assert ok and n == 1 and np.allclose(p, -(g3 @ g3) / abs(g3 @ Hneg @ g3) * g3)
+
+
+def test_newton_cg_messages_and_counts():
+    fun, grad, hessp, x0 = _logistic()
+    calls = {"hessp": 0}
+
+    def counted(w, v):
+        calls["hessp"] += 1
+        return hessp(w, v)
+
+    res = newton_cg(fun, grad, counted, x0)
+    assert res.nhev == calls["hessp"] == sum(res.history["cg"])
+    assert len(res.history["x"]) == res.nit + 1
+    with pytest.raises(ValueError, match=r"newton_cg: hessp must have shape \(31,\) like x, got "
+                                         r"an array of shape \(30,\)"):
+        newton_cg(fun, grad, lambda w, v: v[:30], x0)
+    with pytest.raises(TypeError, match="newton_cg: fun, grad and hessp must be callables"):
+        newton_cg(fun, grad, None, x0)
+    with pytest.raises(ValueError, match="newton_cg: max_iter must be an integer >= 1"):
+        newton_cg(fun, grad, hessp, x0, max_iter=0)
+    with pytest.raises(ValueError, match=r"truncated_cg: g must be a vector"):
+        truncated_cg(lambda v: v, np.ones((2, 2)))

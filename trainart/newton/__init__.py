@@ -4,15 +4,20 @@ r"""Second-order optimization: Newton's method, BFGS and L-BFGS, written out in 
   autograd for functions and small models, and a model's loss as a function of one flat
   parameter vector;
 * :mod:`.linesearch` - the backtracking (Armijo) and strong-Wolfe line searches;
-* :mod:`.newton` - Newton's method, pure and damped, with a fallback for Hessians that are
-  not positive definite;
+* :mod:`.newton` - Newton's method, pure, damped and regularized (:math:`H + \\mu I`),
+  with a fallback for Hessians that are not positive definite;
+* :mod:`.newton_cg` - Hessian-free (truncated) Newton: conjugate gradients on
+  Hessian-vector products;
 * :mod:`.quasi_newton` - BFGS and limited-memory BFGS (the two-loop recursion);
 * :mod:`.result` - :class:`OptimizeResult`, in the spirit of ``scipy.optimize.OptimizeResult``.
 
 Every optimizer takes plain callables on float64 NumPy vectors (a :mod:`trainart.surfaces`
 surface's ``f``, ``grad`` and ``hessian`` work as they are), counts every function
 evaluation, records a per-iteration ``history`` and never raises on a numerical failure
-(NaN/inf, a singular Hessian, a failed line search): the result says what happened.
+(NaN/inf, a singular Hessian, a failed line search): the result says what happened. A
+callable that returns the wrong kind of thing (``fun_and_grad`` returning only a float, a
+gradient or Hessian of the wrong shape) raises at once, with a message naming the optimizer,
+the callable, what was expected and what came.
 
 Example::
 
@@ -36,6 +41,7 @@ from .derivatives import (
 )
 from .linesearch import LineSearchResult, backtracking, strong_wolfe
 from .newton import newton, newton_step
+from .newton_cg import newton_cg, truncated_cg
 from .quasi_newton import bfgs, bfgs_update, lbfgs, two_loop
 from .result import OptimizeResult
 
@@ -43,5 +49,5 @@ __all__ = [
     "OptimizeResult", "numerical_gradient", "numerical_hessian", "torch_gradient",
     "torch_hessian", "model_hessian", "flat_params", "set_flat_params_", "model_objective",
     "LineSearchResult", "backtracking", "strong_wolfe", "newton_step", "newton", "bfgs",
-    "bfgs_update", "two_loop", "lbfgs",
+    "bfgs_update", "two_loop", "lbfgs", "truncated_cg", "newton_cg",
 ]

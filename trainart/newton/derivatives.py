@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _checks
 from .._lazy import lazy_import
+from . import _outputs
 
 torch = lazy_import("torch")
 torch_func = lazy_import("torch.func")
@@ -53,13 +54,15 @@ def numerical_gradient(f, x, h: float = 1e-6) -> np.ndarray:
 
     Reference: Nocedal and Wright (2006), *Numerical Optimization*, 2nd ed., section 8.1.
     """
-    x = _vector("numerical_gradient", x)
-    h = _checks.positive("numerical_gradient", "h", h)
+    owner = "numerical_gradient"
+    x = _vector(owner, x)
+    h = _checks.positive(owner, "h", h)
     g = np.zeros_like(x)
     for i in range(x.size):
         e = np.zeros_like(x)
         e[i] = h
-        g[i] = (float(f(x + e)) - float(f(x - e))) / (2 * h)
+        g[i] = (_outputs.value(owner, "f", f(x + e))
+                - _outputs.value(owner, "f", f(x - e))) / (2 * h)
     return g
 
 
@@ -94,7 +97,7 @@ def numerical_hessian(f_or_grad, x, h: float | None = None) -> np.ndarray:
     Reference: Nocedal and Wright (2006), *Numerical Optimization*, 2nd ed., section 8.1.
     """
     x = _vector("numerical_hessian", x)
-    out = np.asarray(f_or_grad(x), dtype=np.float64)
+    out = _checks.float_array("numerical_hessian", "the value of f_or_grad", f_or_grad(x))
     d = x.size
     if out.shape == (d,):
         h = 1e-5 if h is None else _checks.positive("numerical_hessian", "h", h)
@@ -102,21 +105,24 @@ def numerical_hessian(f_or_grad, x, h: float | None = None) -> np.ndarray:
         for i in range(d):
             e = np.zeros(d)
             e[i] = h
-            H[:, i] = (np.asarray(f_or_grad(x + e), dtype=np.float64)
-                       - np.asarray(f_or_grad(x - e), dtype=np.float64)) / (2 * h)
+            H[:, i] = (_outputs.vector("numerical_hessian", "f_or_grad", f_or_grad(x + e), d)
+                       - _outputs.vector("numerical_hessian", "f_or_grad", f_or_grad(x - e), d)
+                       ) / (2 * h)
         return 0.5 * (H + H.T)
     if out.ndim != 0:
         raise ValueError(f"numerical_hessian: f_or_grad must return a scalar or a vector of "
                          f"shape ({d},), got shape {out.shape}")
     h = 1e-4 if h is None else _checks.positive("numerical_hessian", "h", h)
     eye = np.eye(d) * h
+
+    def f(z):
+        return _outputs.value("numerical_hessian", "f_or_grad", f_or_grad(z))
+
     H = np.zeros((d, d))
     for i in range(d):
         for j in range(i, d):
-            H[i, j] = H[j, i] = (float(f_or_grad(x + eye[i] + eye[j]))
-                                 - float(f_or_grad(x + eye[i] - eye[j]))
-                                 - float(f_or_grad(x - eye[i] + eye[j]))
-                                 + float(f_or_grad(x - eye[i] - eye[j]))) / (4 * h * h)
+            H[i, j] = H[j, i] = (f(x + eye[i] + eye[j]) - f(x + eye[i] - eye[j])
+                                 - f(x - eye[i] + eye[j]) + f(x - eye[i] - eye[j])) / (4 * h * h)
     return H
 
 

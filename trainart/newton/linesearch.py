@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _checks
+from . import _outputs
 
 __all__ = ["LineSearchResult", "backtracking", "strong_wolfe"]
 
@@ -46,18 +47,28 @@ class LineSearchResult(NamedTuple):
         return self.alpha is not None
 
 
-def _check(owner, fx, g, p, alpha0, c1, c2=None):
-    g = np.asarray(g, dtype=np.float64)
-    p = np.asarray(p, dtype=np.float64)
-    if g.shape != p.shape or g.ndim != 1:
-        raise ValueError(f"{owner}: g and p must be vectors of the same shape, got {g.shape} "
-                         f"and {p.shape}")
+def _open_unit(owner, name, value, low=0.0):
+    """A number in the open interval ``(low, 1)``, or a ``ValueError`` naming it."""
+    value = _checks.number(owner, name, value)
+    if not low < value < 1.0:
+        bound = "0" if low == 0.0 else "c1"
+        raise ValueError(f"{owner}: {name} must be in ({bound}, 1), got {value!r}")
+    return value
+
+
+def _check(owner, x, fx, g, p, alpha0, c1, c2=None):
+    x = _checks.float_array(owner, "x", x).astype(np.float64)
+    g = _checks.float_array(owner, "g", g).astype(np.float64)
+    p = _checks.float_array(owner, "p", p).astype(np.float64)
+    if g.ndim != 1 or g.shape != p.shape or x.shape != p.shape:
+        raise ValueError(f"{owner}: x, g and p must be vectors of the same shape (d,), got "
+                         f"{x.shape}, {g.shape} and {p.shape}")
+    fx = _checks.number(owner, "fx", fx)
     alpha0 = _checks.positive(owner, "alpha0", alpha0)
-    if not 0.0 < c1 < 1.0:
-        raise ValueError(f"{owner}: c1 must be in (0, 1), got {c1!r}")
-    if c2 is not None and not c1 < c2 < 1.0:
-        raise ValueError(f"{owner}: c2 must be in (c1, 1), got {c2!r}")
-    return float(fx), g, p, alpha0
+    c1 = _open_unit(owner, "c1", c1)
+    if c2 is not None:
+        c2 = _open_unit(owner, "c2", c2, low=c1)
+    return x, fx, g, p, alpha0, c1, c2
 
 
 def backtracking(f, x, fx, g, p, alpha0: float = 1.0, rho: float = 0.5, c1: float = 1e-4,
@@ -84,16 +95,14 @@ def backtracking(f, x, fx, g, p, alpha0: float = 1.0, rho: float = 0.5, c1: floa
 
     Reference: Nocedal and Wright (2006), *Numerical Optimization*, 2nd ed., Algorithm 3.1.
     """
-    fx, g, p, alpha = _check("backtracking", fx, g, p, alpha0, c1)
-    if not 0.0 < rho < 1.0:
-        raise ValueError(f"backtracking: rho must be in (0, 1), got {rho!r}")
+    x, fx, g, p, alpha, c1, _ = _check("backtracking", x, fx, g, p, alpha0, c1)
+    rho = _open_unit("backtracking", "rho", rho)
     max_iter = _checks.positive_int("backtracking", "max_iter", max_iter)
-    x = np.asarray(x, dtype=np.float64)
     slope = float(g @ p)
     if not slope < 0:
         return LineSearchResult(None, None, None, 0)
     for n in range(1, max_iter + 1):
-        f_new = float(f(x + alpha * p))
+        f_new = _outputs.value("backtracking", "f", f(x + alpha * p))
         if f_new <= fx + c1 * alpha * slope:  # False for nan
             return LineSearchResult(alpha, f_new, None, n)
         alpha *= rho
@@ -167,38 +176,39 @@ def strong_wolfe(f_and_grad, x, fx, g, p, alpha0: float = 1.0, c1: float = 1e-4,
     Reference: Nocedal and Wright (2006), *Numerical Optimization*, 2nd ed., Algorithms 3.5
     (line search) and 3.6 (zoom), section 3.5 (interpolation).
     """
-    fx, g, p, alpha0 = _check("strong_wolfe", fx, g, p, alpha0, c1, c2)
+    x, fx, g, p, alpha0, c1, c2 = _check("strong_wolfe", x, fx, g, p, alpha0, c1, c2)
     max_iter = _checks.positive_int("strong_wolfe", "max_iter", max_iter)
-    return _strong_wolfe(f_and_grad, np.asarray(x, dtype=np.float64), fx, g, p, alpha0, c1, c2,
-                         max_iter)
+    return _strong_wolfe(f_and_grad, x, fx, g, p, alpha0, c1, c2, max_iter,
+                         owner="strong_wolfe", name="f_and_grad")
 
 
-def _evaluate(f_and_grad, x, alpha, p):
-    f_new, g_new = f_and_grad(x + alpha * p)
-    f_new = float(f_new)
-    g_new = np.asarray(g_new, dtype=np.float64)
+def _evaluate(f_and_grad, x, alpha, p, owner, name):
+    f_new, g_new = _outputs.value_and_gradient(owner, name, f_and_grad(x + alpha * p), x.size)
     if not (math.isfinite(f_new) and np.all(np.isfinite(g_new))):
         return math.inf, g_new, math.nan  # a non-finite point counts as "too far"
     return f_new, g_new, float(g_new @ p)
 
 
-def _strong_wolfe(f_and_grad, x, f0, g0, p, alpha, c1, c2, max_iter):
+def _strong_wolfe(f_and_grad, x, f0, g0, p, alpha, c1, c2, max_iter, owner="strong_wolfe",
+                  name="f_and_grad"):
+    """The search itself, without argument checks; ``owner`` and ``name`` name the caller and
+    its callable in the message if ``f_and_grad`` returns something malformed."""
     d0 = float(g0 @ p)
     if not d0 < 0:
         return LineSearchResult(None, None, None, 0)
     nfev = 0
     prev = (0.0, f0, d0)  # (alpha, phi, phi') of the previous trial
     while nfev < max_iter:
-        f_new, g_new, d_new = _evaluate(f_and_grad, x, alpha, p)
+        f_new, g_new, d_new = _evaluate(f_and_grad, x, alpha, p, owner, name)
         nfev += 1
         if f_new > f0 + c1 * alpha * d0 or (nfev > 1 and f_new >= prev[1]):
             return _zoom(f_and_grad, x, f0, d0, p, prev, (alpha, f_new, d_new), c1, c2, nfev,
-                         max_iter)
+                         max_iter, owner, name)
         if abs(d_new) <= -c2 * d0:
             return LineSearchResult(alpha, f_new, g_new, nfev)
         if d_new >= 0:
             return _zoom(f_and_grad, x, f0, d0, p, (alpha, f_new, d_new), prev, c1, c2, nfev,
-                         max_iter)
+                         max_iter, owner, name)
         # Extrapolate: the cubic's minimizer, kept within [alpha + 0.01 (alpha - prev), 10 alpha].
         lo, hi = alpha + 0.01 * (alpha - prev[0]), 10.0 * alpha
         t = _cubic_min(prev[0], prev[1], prev[2], alpha, f_new, d_new)
@@ -207,7 +217,7 @@ def _strong_wolfe(f_and_grad, x, f0, g0, p, alpha, c1, c2, max_iter):
     return LineSearchResult(None, None, None, nfev)
 
 
-def _zoom(f_and_grad, x, f0, d0, p, lo, hi, c1, c2, nfev, max_iter):
+def _zoom(f_and_grad, x, f0, d0, p, lo, hi, c1, c2, nfev, max_iter, owner, name):
     """Algorithm 3.6: ``lo`` has the lowest value so far with sufficient decrease, and the
     interval between ``lo`` and ``hi`` contains a strong-Wolfe step.
 
@@ -233,7 +243,7 @@ def _zoom(f_and_grad, x, f0, d0, p, lo, hi, c1, c2, nfev, max_iter):
             near_end = not near_end
         else:
             near_end = False
-        f_t, g_t, d_t = _evaluate(f_and_grad, x, t, p)
+        f_t, g_t, d_t = _evaluate(f_and_grad, x, t, p, owner, name)
         nfev += 1
         if f_t > f0 + c1 * t * d0 or f_t >= lo[1]:
             hi = (t, f_t, d_t)

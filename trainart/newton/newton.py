@@ -21,7 +21,8 @@ import numpy as np
 
 from .. import _checks
 from .._lazy import lazy_import
-from .linesearch import backtracking
+from . import _outputs
+from .linesearch import _open_unit, backtracking
 from .result import OptimizeResult, record
 
 scipy = lazy_import("scipy")
@@ -29,37 +30,53 @@ scipy = lazy_import("scipy")
 __all__ = ["newton_step", "newton"]
 
 
-def newton_step(g, H) -> np.ndarray:
-    r"""The Newton direction: the solution of :math:`H p = -g`, by a Cholesky factorization
-    :math:`H = LL^\top` and two triangular solves when :math:`H` is positive definite
-    (``scipy.linalg.cho_factor``, ``cho_solve``) and an LU solve otherwise (never an explicit
-    inverse).
+def newton_step(g, H, shift: float = 0.0) -> np.ndarray:
+    r"""The Newton direction: the solution of :math:`H p = -g`, or with ``shift`` :math:`\mu`
+    the regularized Newton direction
+
+    .. math::
+
+        (H + \mu I)\, p = -g ,
+
+    by a Cholesky factorization :math:`H + \mu I = LL^\top` and two triangular solves when
+    the matrix is positive definite (``scipy.linalg.cho_factor``, ``cho_solve``) and an LU
+    solve otherwise (never an explicit inverse). In the eigenbasis of :math:`H` the step is
+    :math:`p_i = -g_i / (\lambda_i + \mu)`: :math:`\mu = 0` is Newton's step, a large
+    :math:`\mu` gives :math:`p \approx -g/\mu`, a gradient step with learning rate
+    :math:`1/\mu`, and any :math:`\mu > -\lambda_{\min}` makes the matrix positive
+    definite, so that :math:`p` is a descent direction.
 
     Args:
         g: the gradient, shape ``(d,)``.
         H: the Hessian, shape ``(d, d)`` (symmetric).
+        shift: :math:`\mu \ge 0`, the multiple of the identity added to :math:`H`.
 
     Returns:
-        :math:`p = -H^{-1} g`, float64 of shape ``(d,)``.
+        :math:`p = -(H + \mu I)^{-1} g`, float64 of shape ``(d,)``.
 
     Raises:
-        numpy.linalg.LinAlgError: (a ``ValueError``) if :math:`H` is singular to working
-            precision (smallest singular value :math:`\le d\,\varepsilon\,\sigma_{\max}`).
+        numpy.linalg.LinAlgError: (a ``ValueError``) if :math:`H + \mu I` is singular to
+            working precision (smallest singular value :math:`\le d\,\varepsilon\,
+            \sigma_{\max}`).
 
-    Reference: Nocedal and Wright (2006), *Numerical Optimization*, 2nd ed., eq. 3.3 and
-    section A.1 (Cholesky).
+    Reference: Nocedal and Wright (2006), *Numerical Optimization*, 2nd ed., eq. 3.3,
+    section 3.4 (modification by a multiple of the identity) and section A.1 (Cholesky).
     """
-    g = _checks.float_array("newton_step", "g", g).astype(np.float64)
-    H = _checks.float_array("newton_step", "H", H).astype(np.float64)
+    owner = "newton_step"
+    g = _checks.float_array(owner, "g", g).astype(np.float64)
+    H = _checks.float_array(owner, "H", H).astype(np.float64)
+    shift = _checks.non_negative(owner, "shift", shift)
     if g.ndim != 1 or H.shape != (g.size, g.size):
-        raise ValueError(f"newton_step: H must have shape (d, d) for g of shape (d,), got "
+        raise ValueError(f"{owner}: H must have shape (d, d) for g of shape (d,), got "
                          f"{H.shape} and {g.shape}")
+    if shift:
+        H = H + shift * np.eye(g.size)
     p = _cholesky_step(g, H)
     if p is not None:
         return p
     sv = np.linalg.svd(H, compute_uv=False)
     if not sv[-1] > g.size * np.finfo(np.float64).eps * sv[0]:
-        raise np.linalg.LinAlgError("newton_step: H is singular")
+        raise np.linalg.LinAlgError(f"{owner}: H is singular")
     return scipy.linalg.lu_solve(scipy.linalg.lu_factor(H, check_finite=False), -g,
                                  check_finite=False)
 
@@ -89,12 +106,19 @@ def _modified_direction(g, H, fallback: str) -> np.ndarray:
     return -Q @ ((Q.T @ g) / np.maximum(np.abs(lam), delta))
 
 
+def _named(owner, fun):
+    """``fun`` whose return value is checked under the caller's name (``"newton: fun must
+    return a scalar, ..."``) when a line search calls it."""
+    return lambda x: _outputs.value(owner, "fun", fun(x))
+
+
 def _finite(*values) -> bool:
     return all(np.all(np.isfinite(v)) for v in values)
 
 
 def newton(fun, grad, hess, x0, damped: bool = True, tol: float = 1e-8, max_iter: int = 100,
-           fallback: str = "eigen", c1: float = 1e-4, rho: float = 0.5) -> OptimizeResult:
+           fallback: str = "eigen", c1: float = 1e-4, rho: float = 0.5,
+           shift: float = 0.0) -> OptimizeResult:
     r"""Newton's method, pure or damped.
 
     .. math::
@@ -110,6 +134,10 @@ def newton(fun, grad, hess, x0, damped: bool = True, tol: float = 1e-8, max_iter
       :math:`\lambda_i` by :math:`\max(|\lambda_i|, \delta)`, ``"identity"`` takes steepest
       descent :math:`-\nabla f`. The message says how often this happened, and
       ``history['fallback']`` marks the iterates it led to.
+    * ``shift`` :math:`\mu > 0` (regularized Newton): every step solves
+      :math:`(\nabla^2 f(x_k) + \mu I)\,p_k = -\nabla f(x_k)` instead (see
+      :func:`newton_step`); with :math:`\mu > -\lambda_{\min}` the matrix is positive
+      definite and the fallback is never needed.
 
     Stops when :math:`\lVert\nabla f(x_k)\rVert_2 \le` ``tol`` (success), after ``max_iter``
     iterations, when the line search fails, at a singular Hessian (pure), or at a non-finite
@@ -125,6 +153,7 @@ def newton(fun, grad, hess, x0, damped: bool = True, tol: float = 1e-8, max_iter
         max_iter: the most iterations.
         fallback: ``"eigen"`` or ``"identity"`` (used only when ``damped``).
         c1, rho: the backtracking constants.
+        shift: :math:`\mu \ge 0`, added to the Hessian's diagonal at every step.
 
     Returns:
         An :class:`~trainart.newton.OptimizeResult` (``nfev``, ``njev``, ``nhev`` count the
@@ -140,10 +169,15 @@ def newton(fun, grad, hess, x0, damped: bool = True, tol: float = 1e-8, max_iter
                          f"{x.shape}")
     tol = _checks.non_negative(owner, "tol", tol)
     max_iter = _checks.positive_int(owner, "max_iter", max_iter)
-    if fallback not in ("eigen", "identity"):
-        raise ValueError(f"{owner}: fallback must be 'eigen' or 'identity', got {fallback!r}")
-    if not (callable(fun) and callable(grad) and callable(hess)):
-        raise TypeError(f"{owner}: fun, grad and hess must be callables")
+    _checks.one_of(owner, "fallback", fallback, ("eigen", "identity"))
+    shift = _checks.non_negative(owner, "shift", shift)
+    c1 = _open_unit(owner, "c1", c1)
+    rho = _open_unit(owner, "rho", rho)
+    for name, fn in (("fun", fun), ("grad", grad), ("hess", hess)):
+        if not callable(fn):
+            raise TypeError(f"{owner}: fun, grad and hess must be callables, got "
+                            f"{name} = {type(fn).__name__}")
+    d = x.size
 
     res = OptimizeResult(x=x, fun=math.nan)
     res.history["fallback"] = []
@@ -159,8 +193,8 @@ def newton(fun, grad, hess, x0, damped: bool = True, tol: float = 1e-8, max_iter
     n_fallback = 0
     if not _finite(x):
         return done(3, "The start x0 is not finite.")
-    f = float(fun(x))
-    g = np.asarray(grad(x), dtype=np.float64)
+    f = _outputs.value(owner, "fun", fun(x))
+    g = _outputs.vector(owner, "grad", grad(x), d)
     res.nfev, res.njev = 1, 1
     res.x, res.fun, res.jac = x, f, g
     record(res.history, x, f, g, math.nan, res.nfev)
@@ -173,7 +207,9 @@ def newton(fun, grad, hess, x0, damped: bool = True, tol: float = 1e-8, max_iter
             return done(0, "Optimization terminated successfully: gradient norm <= tol.")
         if k == max_iter:
             return done(1, "Maximum number of iterations reached.")
-        H = np.asarray(hess(x), dtype=np.float64)
+        H = _outputs.matrix(owner, "hess", hess(x), d)
+        if shift:
+            H = H + shift * np.eye(d)
         res.nhev += 1
         if not _finite(H):
             return done(3, f"Non-finite Hessian at iteration {k}.")
@@ -184,7 +220,7 @@ def newton(fun, grad, hess, x0, damped: bool = True, tol: float = 1e-8, max_iter
                 p = _modified_direction(g, H, fallback)
                 used_fallback = True
                 n_fallback += 1
-            ls = backtracking(fun, x, f, g, p, alpha0=1.0, rho=rho, c1=c1)
+            ls = backtracking(_named(owner, fun), x, f, g, p, alpha0=1.0, rho=rho, c1=c1)
             res.nfev += ls.nfev
             if not ls.success:
                 return done(2, f"The backtracking line search found no sufficient decrease at "
@@ -197,9 +233,9 @@ def newton(fun, grad, hess, x0, damped: bool = True, tol: float = 1e-8, max_iter
                 return done(4, f"The Hessian is singular at iteration {k}; the Newton step "
                                f"is undefined.")
             alpha, x = 1.0, x + p
-            f = float(fun(x))
+            f = _outputs.value(owner, "fun", fun(x))
             res.nfev += 1
-        g = np.asarray(grad(x), dtype=np.float64)
+        g = _outputs.vector(owner, "grad", grad(x), d)
         res.njev += 1
         res.nit += 1
         res.x, res.fun, res.jac = x, f, g

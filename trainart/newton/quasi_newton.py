@@ -34,7 +34,8 @@ import math
 import numpy as np
 
 from .. import _checks
-from .linesearch import _strong_wolfe
+from . import _outputs
+from .linesearch import _open_unit, _strong_wolfe
 from .result import OptimizeResult, new_history, record
 
 __all__ = ["bfgs_update", "bfgs", "two_loop", "lbfgs"]
@@ -65,12 +66,13 @@ def bfgs_update(H, s, y) -> np.ndarray:
 
     Reference: Nocedal and Wright (2006), *Numerical Optimization*, 2nd ed., eq. 6.17.
     """
-    H = np.asarray(H, dtype=np.float64)
-    s = np.asarray(s, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    owner = "bfgs_update"
+    H = _checks.float_array(owner, "H", H).astype(np.float64)
+    s = _checks.float_array(owner, "s", s).astype(np.float64)
+    y = _checks.float_array(owner, "y", y).astype(np.float64)
     if s.ndim != 1 or y.shape != s.shape or H.shape != (s.size, s.size):
-        raise ValueError(f"bfgs_update: need H (d, d), s (d,), y (d,), got {H.shape}, "
-                         f"{s.shape}, {y.shape}")
+        raise ValueError(f"{owner}: H, s and y must have shapes (d, d), (d,) and (d,), got "
+                         f"{H.shape}, {s.shape} and {y.shape}")
     sy = float(y @ s)
     if not sy > 0:
         raise ValueError(f"bfgs_update: the curvature y^T s must be > 0, got {sy!r}")
@@ -106,10 +108,15 @@ def two_loop(g, s_list, y_list, gamma: float | None = None) -> np.ndarray:
 
     Reference: Nocedal and Wright (2006), *Numerical Optimization*, 2nd ed., Algorithm 7.4.
     """
-    g = np.asarray(g, dtype=np.float64)
+    owner = "two_loop"
+    g = _checks.float_array(owner, "g", g).astype(np.float64)
+    if g.ndim != 1:
+        raise ValueError(f"{owner}: g must be a vector of shape (d,), got shape {g.shape}")
     if len(s_list) != len(y_list):
-        raise ValueError(f"two_loop: s_list and y_list must have the same length, got "
+        raise ValueError(f"{owner}: s_list and y_list must have the same length, got "
                          f"{len(s_list)} and {len(y_list)}")
+    s_list = [_pair_vector(owner, f"s_list[{i}]", s, g.shape) for i, s in enumerate(s_list)]
+    y_list = [_pair_vector(owner, f"y_list[{i}]", y, g.shape) for i, y in enumerate(y_list)]
     if gamma is None:
         gamma = (float(s_list[-1] @ y_list[-1]) / float(y_list[-1] @ y_list[-1])
                  if s_list else 1.0)
@@ -127,6 +134,13 @@ def two_loop(g, s_list, y_list, gamma: float | None = None) -> np.ndarray:
     return r
 
 
+def _pair_vector(owner, name, v, shape):
+    v = _checks.float_array(owner, name, v).astype(np.float64)
+    if v.shape != shape:
+        raise ValueError(f"{owner}: {name} must have the shape of g, {shape}, got {v.shape}")
+    return v
+
+
 def _start(owner, fun_and_grad, x0):
     if not callable(fun_and_grad):
         raise TypeError(f"{owner}: fun_and_grad must be callable, got "
@@ -138,9 +152,8 @@ def _start(owner, fun_and_grad, x0):
     return x
 
 
-def _evaluate(fun_and_grad, x):
-    f, g = fun_and_grad(x)
-    return float(f), np.array(g, dtype=np.float64, copy=True).reshape(x.shape)
+def _evaluate(owner, fun_and_grad, x):
+    return _outputs.value_and_gradient(owner, "fun_and_grad", fun_and_grad(x), x.size)
 
 
 def _finish(res, status, message):
@@ -148,13 +161,13 @@ def _finish(res, status, message):
     return res
 
 
-def _first_eval(res, fun_and_grad, x):
+def _first_eval(owner, res, fun_and_grad, x):
     """Evaluate at the start; return ``(f, g)`` or ``None`` after filling a failure."""
     res.history = new_history()
     if not np.all(np.isfinite(x)):
         _finish(res, 3, "The start x0 is not finite.")
         return None
-    f, g = _evaluate(fun_and_grad, x)
+    f, g = _evaluate(owner, fun_and_grad, x)
     res.nfev = res.njev = 1
     res.fun, res.jac = f, g
     record(res.history, x, f, g, math.nan, res.nfev)
@@ -191,8 +204,9 @@ def bfgs(fun_and_grad, x0, gtol: float = 1e-5, max_iter: int | None = None, H0=N
     y_0} I` before the first update (N&W eq. 6.20) would be invariant to the scale of
     :math:`f`, but makes :math:`H_0` too small along the flat directions of such a problem:
     the unit steps there are too short yet pass the Wolfe test with :math:`c_2 = 0.9`, and
-    the inexact searches cost the quadratic termination (292 iterations on the same
-    problem). Pass ``H0`` to start elsewhere. A pair with
+    the inexact searches cost the quadratic termination (344 iterations on the same
+    problem; ``H0="scaled"`` runs this variant). Pass a matrix ``H0`` to start elsewhere.
+    A pair with
     :math:`y^\top s \le \varepsilon\,\lVert y\rVert^2` is skipped.
 
     Stops with success at :math:`\lVert\nabla f\rVert_\infty \le` ``gtol``; otherwise at
@@ -204,7 +218,9 @@ def bfgs(fun_and_grad, x0, gtol: float = 1e-5, max_iter: int | None = None, H0=N
         gtol: the max-norm gradient tolerance.
         max_iter: the most iterations (default ``200 * d``, as SciPy).
         H0: a symmetric positive-definite ``(d, d)`` initial inverse Hessian (default
-            the identity).
+            the identity), or ``"scaled"``: the identity for the first step, replaced by
+            :math:`\frac{y_0^\top s_0}{y_0^\top y_0} I` before the first update (N&W
+            eq. 6.20).
         c1, c2, max_ls: the strong-Wolfe constants and its most evaluations per search.
         callback: ``callback(intermediate)`` after each iteration, with an
             :class:`OptimizeResult` whose ``hess_inv`` is the current :math:`H_{k+1}`.
@@ -221,11 +237,21 @@ def bfgs(fun_and_grad, x0, gtol: float = 1e-5, max_iter: int | None = None, H0=N
     max_iter = 200 * d if max_iter is None else _checks.positive_int(owner, "max_iter",
                                                                         max_iter)
     max_ls = _checks.positive_int(owner, "max_ls", max_ls)
-    H = np.eye(d) if H0 is None else np.array(H0, dtype=np.float64)
-    if H.shape != (d, d):
-        raise ValueError(f"{owner}: H0 must have shape ({d}, {d}), got {H.shape}")
+    c1 = _open_unit(owner, "c1", c1)
+    c2 = _open_unit(owner, "c2", c2, low=c1)
+    scaled = isinstance(H0, str)
+    if scaled:
+        _checks.one_of(owner, "H0", H0, ("scaled",))
+        H = np.eye(d)
+    elif H0 is None:
+        H = np.eye(d)
+    else:
+        H = _checks.float_array(owner, "H0", H0).astype(np.float64).copy()
+        if H.shape != (d, d):
+            raise ValueError(f"{owner}: H0 must have shape ({d}, {d}) for x0 of shape ({d},), "
+                             f"got {H.shape}")
     res = OptimizeResult(x=x, fun=math.nan)
-    first = _first_eval(res, fun_and_grad, x)
+    first = _first_eval(owner, res, fun_and_grad, x)
     res.hess_inv = H
     if first is None:
         return res
@@ -239,12 +265,14 @@ def bfgs(fun_and_grad, x0, gtol: float = 1e-5, max_iter: int | None = None, H0=N
             return _finish(res, 1, "Maximum number of iterations reached.")
         p = -H @ g
         if k == 0:
-            alpha0 = min(1.0, 1.01 / float(np.linalg.norm(g))) if H0 is None else 1.0
+            alpha0 = 1.0 if (H0 is not None and not scaled) else min(
+                1.0, 1.01 / float(np.linalg.norm(g)))
         else:  # N&W eq. 3.60; 1 if the guess is useless (no decrease, rounding)
             slope = float(g @ p)
             guess = 2.02 * (f - f_prev) / slope if slope < 0 else math.nan
             alpha0 = min(1.0, guess) if guess > 0 else 1.0
-        ls = _strong_wolfe(fun_and_grad, x, f, g, p, alpha0, c1, c2, max_ls)
+        ls = _strong_wolfe(fun_and_grad, x, f, g, p, alpha0, c1, c2, max_ls, owner,
+                           "fun_and_grad")
         res.nfev += ls.nfev
         res.njev += ls.nfev
         if not ls.success:
@@ -255,6 +283,8 @@ def bfgs(fun_and_grad, x0, gtol: float = 1e-5, max_iter: int | None = None, H0=N
         y = ls.g_new - g
         x, f_prev, f, g = x + s, f, ls.f_new, ls.g_new
         if float(s @ y) > _EPS * float(y @ y):
+            if scaled and k == 0:  # N&W eq. 6.20, before the first update
+                H = (float(s @ y) / float(y @ y)) * np.eye(d)
             H = bfgs_update(H, s, y)
         res.nit += 1
         res.x, res.fun, res.jac, res.hess_inv = x, f, g, H
@@ -311,8 +341,10 @@ def lbfgs(fun_and_grad, x0, m: int = 10, gtol: float = 1e-5,
     max_iter = _checks.positive_int(owner, "max_iter", max_iter)
     max_fun = _checks.positive_int(owner, "max_fun", max_fun)
     max_ls = _checks.positive_int(owner, "max_ls", max_ls)
+    c1 = _open_unit(owner, "c1", c1)
+    c2 = _open_unit(owner, "c2", c2, low=c1)
     res = OptimizeResult(x=x, fun=math.nan)
-    first = _first_eval(res, fun_and_grad, x)
+    first = _first_eval(owner, res, fun_and_grad, x)
     if first is None:
         return res
     f, g = first
@@ -329,7 +361,7 @@ def lbfgs(fun_and_grad, x0, m: int = 10, gtol: float = 1e-5,
             S, Y, p = [], [], -g
         alpha0 = 1.0 if S else min(1.0, 1.0 / float(np.linalg.norm(p)))
         ls = _strong_wolfe(fun_and_grad, x, f, g, p, alpha0, c1, c2,
-                           min(max_ls, max_fun - res.nfev))
+                           min(max_ls, max_fun - res.nfev), owner, "fun_and_grad")
         res.nfev += ls.nfev
         res.njev += ls.nfev
         if not ls.success:

@@ -15,6 +15,7 @@ STATUS = {
     2: "the line search failed",
     3: "non-finite value (nan or inf)",
     4: "singular Hessian",
+    5: "the inner conjugate-gradient solve did not converge",
 }
 
 
@@ -44,10 +45,12 @@ class OptimizeResult:
         nfev: the number of function evaluations; one call of a ``fun_and_grad`` counts
             once, as ``scipy.optimize.minimize(..., jac=True)`` counts it.
         njev: the number of gradient evaluations.
-        nhev: the number of Hessian evaluations.
+        nhev: the number of Hessian evaluations (Hessian-vector products for
+            :func:`~trainart.newton.newton_cg`).
         success: whether a convergence test was met.
         status: ``0`` converged, ``1`` iteration/evaluation limit, ``2`` line search
-            failed, ``3`` non-finite value, ``4`` singular Hessian (see ``STATUS``).
+            failed, ``3`` non-finite value, ``4`` singular Hessian, ``5`` the inner CG of
+            :func:`~trainart.newton.newton_cg` did not converge (see ``STATUS``).
         message: a sentence saying why the run stopped.
         history: per-iteration lists, the start included: ``'x'`` (iterates), ``'fun'``,
             ``'grad_norm'`` (Euclidean), ``'step'`` (the step length :math:`\alpha` that led
