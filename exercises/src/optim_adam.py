@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Exercise: Adam with bias correction (편향 보정)
 #
-# Adam (아담, Kingma and Ba 2015) is "RMSProp + momentum": a moving average of the gradients,
+# Adam (Kingma and Ba 2015) is "RMSProp + momentum": a moving average of the gradients,
 # the first moment (1차 모멘트) $m$, gives the direction of the step; a moving average of the
 # squared gradients, the second moment (2차 모멘트) $v$, scales it separately for every
 # coordinate. Both averages start at zero and are therefore too small during the first steps;

@@ -10,7 +10,7 @@
 # * or shrink the weights directly, $\theta \leftarrow \theta - \eta\lambda\theta$, next to the
 #   gradient step.
 #
-# For an adaptive method like Adam (아담) the two are **not** the same (Loshchilov and Hutter
+# For an adaptive method like Adam the two are **not** the same (Loshchilov and Hutter
 # 2019, "Decoupled weight decay regularization"). With the L2 penalty, $\lambda\theta$ goes into
 # the moments $m$ and $v$ and is divided by $\sqrt{\hat v}$ like the rest of the gradient: a
 # weight with large gradients is hardly decayed at all, and in the first step *every* weight
