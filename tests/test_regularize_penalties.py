@@ -27,6 +27,7 @@ from trainart.regularize import (
     decoupled_weight_decay_,
     l1_penalty,
     l1_penalty_grad,
+    l2_eigen_shrinkage,
     l2_penalty,
     l2_penalty_grad,
     penalized_loss,
@@ -265,40 +266,62 @@ def test_tied_loss_gradient_pulls_towards_the_frozen_reference():
                                    rtol=1e-12, atol=1e-14)
 
 
-# ------------------------------------------------------------------ parameter sharing
+# ------------------------------------------------------------------ the eigenbasis view of L2
 
-def test_shared_trunk_is_seeded_and_each_task_updates_only_its_head_and_the_trunk():
-    a = SharedTrunk(6, [8, 4], {"digit": 10, "parity": 2}, seed=3)
-    b = SharedTrunk(6, [8, 4], {"digit": 10, "parity": 2}, seed=3)
-    for pa, pb in zip(a.parameters(), b.parameters()):
-        assert torch.equal(pa, pb)
-    x = torch.randn(5, 6, generator=torch.Generator().manual_seed(0))
-    assert a(x, "digit").shape == (5, 10) and a(x, "parity").shape == (5, 2)
-    F.cross_entropy(a(x, "parity"), torch.tensor([0, 1, 0, 1, 1])).backward()
-    assert all(p.grad is not None for p in a.trunk.parameters())
-    assert all(p.grad is not None for p in a.heads["parity"].parameters())
-    assert all(p.grad is None for p in a.heads["digit"].parameters())
-    with pytest.raises(ValueError, match="SharedTrunk: task"):
-        a(x, "colour")
+def _least_squares(seed=0, n=40, d=5):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * np.array([3.0, 1.0, 0.5, 0.2, 0.05])   # spread curvatures
+    y = X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
+    return X, y
 
 
-def test_share_parameters_makes_one_tensor_serve_two_modules():
-    a, b = mlp([4, 6, 3], seed=0), mlp([4, 6, 3], seed=1)
-    shared = share_parameters_(a, b, ["0"])
-    assert shared == ["0.weight", "0.bias"]
-    assert b[0].weight is a[0].weight and b[2].weight is not a[2].weight
-    params = unique_parameters(a, b)
-    assert len(params) == 6  # 4 of a + the 2 unshared of b
-    opt = torch.optim.SGD(params, lr=0.1)
-    x = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
-    before = a[0].weight.detach().clone()
-    F.cross_entropy(b(x), torch.tensor([0, 1, 2, 0, 1])).backward()
-    opt.step()
-    assert not torch.equal(a[0].weight, before)  # a step through b moved a's layer
-    with pytest.raises(ValueError, match="share_parameters_: parameter '0.weight' has shape"):
-        share_parameters_(mlp([4, 6, 3]), mlp([5, 6, 3]), ["0.weight"])
-    with pytest.raises(ValueError, match="share_parameters_: names"):
-        share_parameters_(a, b, ["7"])
+@pytest.mark.parametrize("alpha", [0.0, 0.01, 1.0, 30.0])
+def test_l2_eigen_shrinkage_scales_each_eigen_component_of_the_ridge_solution(alpha):
+    X, y = _least_squares()
+    H = X.T @ X
+    w_star = np.linalg.solve(H, X.T @ y)
+    ridge = np.linalg.solve(H + alpha * np.eye(5), X.T @ y)           # the closed form
+    lam, Q, factors = l2_eigen_shrinkage(H, alpha)
+    np.testing.assert_allclose(Q @ np.diag(lam) @ Q.T, H, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(factors, lam / (lam + alpha), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(Q @ (factors * (Q.T @ w_star)), ridge, rtol=0, atol=1e-10)
+    # component by component: (q_i . w_ridge) = factor_i (q_i . w_star)
+    np.testing.assert_allclose(Q.T @ ridge, factors * (Q.T @ w_star), rtol=0, atol=1e-10)
+
+
+def test_l2_eigen_shrinkage_is_where_torch_sgd_with_weight_decay_converges():
+    X, y = _least_squares(seed=1)
+    alpha = 2.0
+    H = X.T @ X
+    lam, Q, factors = l2_eigen_shrinkage(H, alpha)
+    w_star = np.linalg.solve(H, X.T @ y)
+    w = torch.zeros(5, dtype=F64, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=1.0 / (lam[-1] + alpha), weight_decay=alpha)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    for _ in range(6000):
+        opt.zero_grad()
+        (0.5 * ((Xt @ w - yt) ** 2).sum()).backward()
+        opt.step()
+    np.testing.assert_allclose(w.detach().numpy(), Q @ (factors * (Q.T @ w_star)),
+                               rtol=0, atol=1e-10)
+
+
+def test_l2_eigen_shrinkage_rejects_bad_matrices():
+    with pytest.raises(ValueError, match="l2_eigen_shrinkage: H must be a square matrix"):
+        l2_eigen_shrinkage(np.ones((2, 3)), 1.0)
+    with pytest.raises(ValueError, match="l2_eigen_shrinkage: H must be symmetric"):
+        l2_eigen_shrinkage(np.array([[1.0, 2.0], [0.0, 1.0]]), 1.0)
+    with pytest.raises(ValueError, match="l2_eigen_shrinkage: H must be positive semi-def"):
+        l2_eigen_shrinkage(-np.eye(2), 1.0)
+    with pytest.raises(ValueError, match="l2_eigen_shrinkage: alpha"):
+        l2_eigen_shrinkage(np.eye(2), -1.0)
+
+
+def test_old_import_paths_of_parameter_sharing_still_work():
+    from trainart.regularize import penalties, sharing
+    assert penalties.share_parameters_ is sharing.share_parameters_ is share_parameters_
+    assert penalties.unique_parameters is sharing.unique_parameters is unique_parameters
+    assert penalties.SharedTrunk is sharing.SharedTrunk is SharedTrunk
 
 
 # ------------------------------------------------------------------ bad arguments
@@ -317,9 +340,6 @@ def test_share_parameters_makes_one_tensor_serve_two_modules():
     (lambda: penalized_loss(l1=-1), "penalized_loss: l1"),
     (lambda: penalized_loss(l2=-1), "penalized_loss: l2"),
     (lambda: tied_loss(mlp([2, 2]), -1), "tied_loss: lam"),
-    (lambda: SharedTrunk(4, [], {"a": 2}), "SharedTrunk: trunk_sizes"),
-    (lambda: SharedTrunk(4, [3], {}), "SharedTrunk: head_sizes"),
-    (lambda: SharedTrunk(0, [3], {"a": 2}), "SharedTrunk: in_features"),
 ])
 def test_bad_arguments_raise_value_errors_naming_them(call, match):
     with pytest.raises(ValueError, match=match):
@@ -332,7 +352,6 @@ def test_bad_arguments_raise_value_errors_naming_them(call, match):
     (lambda: l1_penalty(["a"], 1.0), "l1_penalty: params\\[0\\] must be a numeric array"),
     (lambda: weight_params([torch.ones(2)]), "weight_params: model"),
     (lambda: tying_penalty([np.ones(2)], [torch.ones(2)], 1.0), "tying_penalty: params_a and"),
-    (lambda: unique_parameters(mlp([2, 2]), 3), "unique_parameters: argument 1"),
 ])
 def test_bad_types_raise_type_errors_naming_them(call, match):
     with pytest.raises(TypeError, match=match):

@@ -1,9 +1,9 @@
-"""``SharedTrunk``, hard parameter sharing: the one class of :mod:`trainart.regularize.penalties`
+"""``SharedTrunk``, hard parameter sharing: the one class of :mod:`trainart.regularize.sharing`
 that subclasses ``torch.nn.Module``, so it is defined here, where importing it loads torch.
 
-``trainart.regularize.penalties.SharedTrunk`` and ``trainart.regularize.SharedTrunk`` load this
-module on first access (PEP 562 ``__getattr__``), so importing :mod:`trainart.regularize`
-does not load torch.
+``trainart.regularize.sharing.SharedTrunk``, ``trainart.regularize.SharedTrunk`` and the old
+path ``trainart.regularize.penalties.SharedTrunk`` load this module on first access (PEP 562
+``__getattr__``), so importing :mod:`trainart.regularize` does not load torch.
 """
 
 from __future__ import annotations

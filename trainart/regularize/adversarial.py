@@ -123,7 +123,7 @@ def adversarial_loss(eps: float, alpha: float = 0.5, clamp=None):
     """
     owner = "adversarial_loss"
     eps = _checks.non_negative(owner, "eps", eps)
-    alpha = _checks._number(owner, "alpha", alpha)
+    alpha = _checks.number(owner, "alpha", alpha)
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"{owner}: alpha must be in [0, 1], got {alpha!r}")
     clamp = _clamp(owner, clamp)

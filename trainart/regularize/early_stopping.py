@@ -16,8 +16,6 @@ from __future__ import annotations
 import copy
 import math
 
-import numpy as np
-
 from .. import _checks
 from .._lazy import lazy_import
 
@@ -76,11 +74,8 @@ class EarlyStopping:
         if not isinstance(model, nn.Module):
             raise TypeError(f"{owner}: model must be a torch.nn.Module, got "
                             f"{type(model).__name__} (construct as EarlyStopping(model, ...))")
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) \
-                or patience < 1:
-            raise ValueError(f"{owner}: patience must be an integer >= 1, got {patience!r}")
-        if mode not in ("min", "max"):
-            raise ValueError(f"{owner}: mode must be 'min' or 'max', got {mode!r}")
+        patience = _checks.positive_int(owner, "patience", patience)
+        _checks.one_of(owner, "mode", mode, ("min", "max"))
         if not isinstance(monitor, str):
             raise TypeError(f"{owner}: monitor must be a history key (str), got {monitor!r}")
         self.model = model

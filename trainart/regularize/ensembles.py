@@ -11,11 +11,18 @@ A sample holds about :math:`1 - (1 - 1/n)^n \to 1 - 1/e \approx 63.2\%` distinct
 For neural networks, different random initializations (and minibatch orders) already
 decorrelate the members well.
 
+A cheaper ensemble takes its members from *one* training run: :class:`CheckpointEnsemble`
+keeps copies of the weights at several epochs (checkpoint ensembles), and can also average
+those weights into a single network (Polyak averaging of the checkpoints, as
+``torch.optim.swa_utils.AveragedModel``).
+
 References: Breiman (1996), "Bagging predictors"; Goodfellow, Bengio and Courville (2016),
 *Deep Learning*, sec. 7.11.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 
@@ -28,7 +35,7 @@ F = lazy_import("torch.nn.functional")
 nn = lazy_import("torch.nn")
 
 __all__ = ["bootstrap_indices", "bagging", "ensemble_predict_proba", "ensemble_vote",
-           "accuracy"]
+           "accuracy", "CheckpointEnsemble"]
 
 
 def bootstrap_indices(n: int, n_models: int, seed: int = 0) -> np.ndarray:
@@ -162,3 +169,79 @@ def accuracy(pred_or_proba, y) -> float:
     if len(y) == 0:
         raise ValueError("accuracy: needs at least one example")
     return float(np.mean(pred == y))
+
+
+class CheckpointEnsemble:
+    r"""A ``callback(epoch, history)`` for :func:`trainart.models.train_classifier` that keeps
+    the model's weights at several epochs of one run: a checkpoint ensemble for free.
+
+    After epoch :math:`e` (from 0) it stores a copy of the model's ``state_dict`` when
+    :math:`e \ge` ``start_epoch`` and :math:`(e - \text{start\_epoch})` is a multiple of
+    ``every``. Then
+
+    - :meth:`members` gives one model per checkpoint, for
+      :func:`ensemble_predict_proba` (the mean of their softmax outputs);
+    - :meth:`average_model` gives one model whose parameters are the checkpoints' mean,
+      :math:`\bar w = \frac1K\sum_{k=1}^K w^{(e_k)}` (Polyak averaging over the stored
+      epochs; what ``torch.optim.swa_utils.AveragedModel`` computes when
+      ``update_parameters`` is called at the same epochs). Buffers (e.g. batch-norm
+      statistics) are taken from the last checkpoint.
+
+    It never stops training (it returns ``None``), so it combines with other callbacks.
+
+    Args:
+        model: the torch module being trained.
+        start_epoch: the first epoch to keep, an integer >= 0.
+        every: keep every ``every``-th epoch from ``start_epoch`` on, an integer >= 1.
+
+    Attributes:
+        epochs: the epochs (from 0) kept so far.
+        states: their ``state_dict`` copies.
+
+    Reference: CS231n, "Neural networks part 3" (model ensembles: checkpoints of a single
+    model, running average of the parameters); Huang et al. (2017), "Snapshot ensembles";
+    Polyak and Juditsky (1992).
+    """
+
+    def __init__(self, model, start_epoch: int = 0, every: int = 1):
+        owner = "CheckpointEnsemble"
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"{owner}: model must be a torch.nn.Module, got "
+                            f"{type(model).__name__}")
+        self.model = model
+        self.start_epoch = _checks.non_negative_int(owner, "start_epoch", start_epoch)
+        self.every = _checks.positive_int(owner, "every", every)
+        self.epochs: list[int] = []
+        self.states: list[dict] = []
+
+    def __call__(self, epoch: int, history=None) -> None:
+        if epoch >= self.start_epoch and (epoch - self.start_epoch) % self.every == 0:
+            self.epochs.append(int(epoch))
+            self.states.append({k: v.detach().clone() for k, v in
+                                self.model.state_dict().items()})
+
+    def _need(self, owner: str) -> None:
+        if not self.states:
+            raise RuntimeError(f"CheckpointEnsemble.{owner}: no checkpoint stored yet "
+                               f"(start_epoch={self.start_epoch} not reached)")
+
+    def members(self) -> list:
+        """One copy of the model per checkpoint (in eval mode), oldest first."""
+        self._need("members")
+        out = []
+        for state in self.states:
+            m = copy.deepcopy(self.model)
+            m.load_state_dict(state)
+            out.append(m.eval())
+        return out
+
+    def average_model(self):
+        r"""A copy of the model with the mean of the checkpoints' floating-point parameters
+        and buffers of the last checkpoint (in eval mode)."""
+        self._need("average_model")
+        m = copy.deepcopy(self.model)
+        state = dict(self.states[-1])
+        for name, _ in m.named_parameters():
+            state[name] = sum(s[name] for s in self.states) / len(self.states)
+        m.load_state_dict(state)
+        return m.eval()

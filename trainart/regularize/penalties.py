@@ -1,4 +1,4 @@
-r"""Weight penalties (L2, L1, tying), weight decay, and parameter sharing.
+r"""Weight penalties (L2, L1, tying), weight decay, and the L2 solution in the Hessian's eigenbasis.
 
 A penalty :math:`\Omega(w)` is added to the loss, :math:`\tilde L(w) = L(w) + \Omega(w)`, and
 its gradient to the loss gradient. Every penalty here works on a list of NumPy arrays
@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import _checks
 from .._lazy import lazy_import
+from .sharing import share_parameters_, unique_parameters  # noqa: F401  (old import paths)
 
 torch = lazy_import("torch")
 F = lazy_import("torch.nn.functional")
@@ -46,8 +47,7 @@ __all__ = [
     "tying_penalty",
     "tying_penalty_grad",
     "tied_loss",
-    "SharedTrunk",  # noqa: F822 (imported on first access, see __getattr__)
-    "share_parameters_",
+    "l2_eigen_shrinkage",
 ]
 
 
@@ -208,6 +208,52 @@ def decoupled_weight_decay_(params, lr: float, weight_decay: float) -> None:
         p *= 1 - lr * weight_decay
 
 
+def l2_eigen_shrinkage(H, alpha: float):
+    r"""The L2 penalty seen in the eigenbasis of the Hessian.
+
+    Near a minimum :math:`w^*` the loss is approximately the quadratic
+    :math:`\hat J(w) = J(w^*) + \tfrac12 (w - w^*)^\top H (w - w^*)`. Adding
+    :math:`\frac{\alpha}{2}\|w\|^2` moves the minimum to
+
+    .. math::
+
+        \tilde w = (H + \alpha I)^{-1} H w^* = Q(\Lambda + \alpha I)^{-1}\Lambda Q^\top w^*,
+        \qquad H = Q\Lambda Q^\top,
+
+    so along each eigenvector :math:`q_i` the component of :math:`w^*` is multiplied by
+    :math:`\lambda_i / (\lambda_i + \alpha)`: directions of large curvature
+    (:math:`\lambda_i \gg \alpha`) are kept, flat ones (:math:`\lambda_i \ll \alpha`) shrink
+    to zero.
+
+    Args:
+        H: a symmetric positive semi-definite matrix (the Hessian, e.g. :math:`X^\top X` of
+            least squares), shape ``(d, d)``.
+        alpha: the L2 strength :math:`\alpha \ge 0`.
+
+    Returns:
+        ``(eigenvalues, eigenvectors, factors)``: :math:`\lambda_i` ascending, :math:`Q`
+        (columns), and :math:`\lambda_i/(\lambda_i+\alpha)` (1 where both are 0).
+        ``eigenvectors @ (factors * (eigenvectors.T @ w_star))`` is :math:`\tilde w`.
+
+    Reference: Goodfellow et al. (2016), *Deep Learning*, sec. 7.1.1, eq. 7.13.
+    """
+    owner = "l2_eigen_shrinkage"
+    alpha = _checks.non_negative(owner, "alpha", alpha)
+    H = _checks.float_array(owner, "H", H).astype(np.float64)
+    if H.ndim != 2 or H.shape[0] != H.shape[1]:
+        raise ValueError(f"{owner}: H must be a square matrix, got shape {H.shape}")
+    if not np.allclose(H, H.T, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(H).max())):
+        raise ValueError(f"{owner}: H must be symmetric")
+    lam, Q = np.linalg.eigh(H)
+    if lam[0] < -1e-10 * max(1.0, abs(lam[-1])):
+        raise ValueError(f"{owner}: H must be positive semi-definite, got an eigenvalue "
+                         f"{lam[0]:.3g}")
+    lam = np.maximum(lam, 0.0)
+    denom = lam + alpha
+    factors = np.divide(lam, denom, out=np.ones_like(lam), where=denom > 0)
+    return lam, Q, factors
+
+
 def weight_params(model) -> list:
     """The weights of a torch model that one usually penalizes or prunes.
 
@@ -225,21 +271,6 @@ def weight_params(model) -> list:
         raise TypeError(f"weight_params: model must be a torch.nn.Module, "
                         f"got {type(model).__name__}")
     return [p for p in model.parameters() if p.ndim >= 2]
-
-
-def unique_parameters(*modules) -> list:
-    """The parameters of several modules, each shared ``Parameter`` listed once (an optimizer
-    must not see the same tensor twice, e.g. after :func:`share_parameters_`)."""
-    seen, out = set(), []
-    for i, m in enumerate(modules):
-        if not isinstance(m, nn.Module):
-            raise TypeError(f"unique_parameters: argument {i} must be a torch.nn.Module, "
-                            f"got {type(m).__name__}")
-        for p in m.parameters():
-            if id(p) not in seen:
-                seen.add(id(p))
-                out.append(p)
-    return out
 
 
 def penalized_loss(l1: float = 0.0, l2: float = 0.0, params=None):
@@ -373,67 +404,21 @@ def tied_loss(reference_model, lam: float):
     return loss_fn
 
 
-# SharedTrunk subclasses torch.nn.Module, so it lives in ._shared_trunk and is imported on
-# first access (PEP 562): importing this module does not load torch.
+# Parameter sharing moved to :mod:`trainart.regularize.sharing`; its names stay importable
+# from here (old import paths, imported at the top). SharedTrunk subclasses torch.nn.Module
+# and is imported on first access (PEP 562), so importing this module does not load torch.
+
+_MOVED_TO_SHARING = ("unique_parameters", "share_parameters_", "SharedTrunk")
 _LAZY = ("SharedTrunk",)
 
 
 def __getattr__(name: str):
-    if name == "SharedTrunk":
-        from ._shared_trunk import SharedTrunk
+    if name in _LAZY:
+        from . import sharing
 
-        return SharedTrunk
+        return getattr(sharing, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
     return sorted({*globals(), *_LAZY})
-
-
-def share_parameters_(module_a, module_b, names) -> list[str]:
-    """Make ``module_b`` use ``module_a``'s ``Parameter`` objects (soft -> hard sharing).
-
-    After the call the named parameters of the two modules are the *same* tensors: a
-    gradient step through either module changes both. Build optimizers on
-    :func:`unique_parameters` so no tensor is stepped twice.
-
-    Args:
-        module_a: the module whose parameters are kept.
-        module_b: the module changed in place.
-        names: parameter names (``"0.weight"``) or submodule names (``"0"``: all of its
-            parameters), as in ``named_parameters()``/``named_modules()``.
-
-    Returns:
-        The parameter names that are now shared.
-    """
-    owner = "share_parameters_"
-    for nm, m in (("module_a", module_a), ("module_b", module_b)):
-        if not isinstance(m, nn.Module):
-            raise TypeError(f"{owner}: {nm} must be a torch.nn.Module, got {type(m).__name__}")
-    if isinstance(names, str):
-        names = [names]
-    params_a = dict(module_a.named_parameters())
-    params_b = dict(module_b.named_parameters())
-    selected = []
-    for name in names:
-        if name in params_a:
-            selected.append(name)
-            continue
-        prefix = name + "."
-        under = [n for n in params_a if n.startswith(prefix)]
-        if not under:
-            raise ValueError(f"{owner}: names: {name!r} is neither a parameter nor a "
-                             f"submodule with parameters of module_a")
-        selected += under
-    for name in selected:
-        if name not in params_b:
-            raise ValueError(f"{owner}: names: module_b has no parameter {name!r}")
-        if params_a[name].shape != params_b[name].shape:
-            raise ValueError(f"{owner}: parameter {name!r} has shape "
-                             f"{tuple(params_a[name].shape)} in module_a but "
-                             f"{tuple(params_b[name].shape)} in module_b")
-    for name in selected:
-        parent_name, _, attr = name.rpartition(".")
-        parent = module_b.get_submodule(parent_name) if parent_name else module_b
-        setattr(parent, attr, params_a[name])
-    return selected

@@ -51,7 +51,7 @@ def _prunable(owner: str, params_or_model) -> tuple[list, bool]:
 def _amount(owner: str, amount) -> float:
     if isinstance(amount, bool):
         raise TypeError(f"{owner}: amount must be a fraction in [0, 1], got {amount!r}")
-    amount = _checks._number(owner, "amount", amount)
+    amount = _checks.number(owner, "amount", amount)
     if not 0.0 <= amount <= 1.0:
         raise ValueError(f"{owner}: amount must be a fraction in [0, 1], got {amount!r}")
     return amount
@@ -96,8 +96,7 @@ def magnitude_masks(params_or_model, amount: float, scope: str = "global") -> li
     """
     owner = "magnitude_masks"
     amount = _amount(owner, amount)
-    if scope not in SCOPES:
-        raise ValueError(f"{owner}: scope must be 'global' or 'layer', got {scope!r}")
+    _checks.one_of(owner, "scope", scope, SCOPES)
     params, _ = _prunable(owner, params_or_model)
     scores = [np.abs(_as_numpy(p)).ravel() for p in params]
     if scope == "global":
@@ -220,7 +219,7 @@ def iterative_pruning(model, retrain, evaluate, ratios, floor: float) -> list[di
         raise ValueError(f"{owner}: ratios must hold at least one sparsity")
     if any(b < a for a, b in zip(ratios, ratios[1:])):
         raise ValueError(f"{owner}: ratios must be non-decreasing, got {ratios}")
-    floor = _checks._number(owner, "floor", floor)
+    floor = _checks.number(owner, "floor", floor)
     if math.isinf(floor):
         raise ValueError(f"{owner}: floor must be finite, got {floor!r}")
 

@@ -7,7 +7,9 @@ data, unfreeze more layers and fine-tune them with a small learning rate. Freezi
 strong regularizer: the new task can only choose a linear read-out of fixed features.
 
 Build the optimizer on :func:`trainable_parameters` (a frozen parameter has no gradient,
-so optimizers skip it anyway, but weight decay and counting are clearer that way).
+so optimizers skip it anyway, but weight decay and counting are clearer that way). To
+fine-tune every layer with a fresh head, give the head and the body their own learning rates
+(:func:`head_and_body_groups`, parameter groups of ``torch.optim``).
 
 Reference: Yosinski, Clune, Bengio and Lipson (2014), "How transferable are features in
 deep neural networks?"; CS231n, "Transfer learning".
@@ -15,14 +17,14 @@ deep neural networks?"; CS231n, "Transfer learning".
 
 from __future__ import annotations
 
-import numpy as np
-
+from .. import _checks
 from .._lazy import lazy_import
 
 torch = lazy_import("torch")
 nn = lazy_import("torch.nn")
 
-__all__ = ["freeze_", "unfreeze_", "replace_head", "count_trainable", "trainable_parameters"]
+__all__ = ["freeze_", "unfreeze_", "replace_head", "count_trainable", "trainable_parameters",
+           "head_and_body_groups"]
 
 
 def _module(owner: str, module) -> None:
@@ -82,9 +84,7 @@ def replace_head(model, num_classes: int, seed: int = 0):
     """
     owner = "replace_head"
     _module(owner, model)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
-            or num_classes < 1:
-        raise ValueError(f"{owner}: num_classes must be an integer >= 1, got {num_classes!r}")
+    num_classes = _checks.positive_int(owner, "num_classes", num_classes)
     linears = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
     if not linears or linears[-1][0] == "":
         raise ValueError(f"{owner}: model must contain an nn.Linear head (e.g. an mlp "
@@ -98,3 +98,49 @@ def replace_head(model, num_classes: int, seed: int = 0):
     parent = model.get_submodule(parent_name) if parent_name else model
     setattr(parent, attr, new)
     return model
+
+
+def head_and_body_groups(model, head_lr: float, body_lr: float) -> list[dict]:
+    r"""Parameter groups for fine-tuning with one learning rate for the head and another
+    (usually smaller) for the body: discriminative fine-tuning.
+
+    .. math::
+
+        w_{\text{head}} \leftarrow w_{\text{head}} - \eta_{\text{head}}\,u_{\text{head}},
+        \qquad
+        w_{\text{body}} \leftarrow w_{\text{body}} - \eta_{\text{body}}\,u_{\text{body}}
+
+    for the update direction :math:`u` of any optimizer. The head is the last ``nn.Linear``
+    (as in :func:`replace_head`); the body is every other trainable parameter. The result
+    goes to any ``torch.optim`` optimizer: ``Adam(head_and_body_groups(net, 1e-2, 1e-3))``.
+
+    Args:
+        model: a torch module with an ``nn.Linear`` head.
+        head_lr: :math:`\eta_{\text{head}} > 0`.
+        body_lr: :math:`\eta_{\text{body}} \ge 0` (0 keeps the body fixed, like freezing).
+
+    Returns:
+        ``[{"params": head, "lr": head_lr}, {"params": body, "lr": body_lr}]`` (trainable
+        parameters only; the body group is left out when it is empty).
+
+    Reference: Howard and Ruder (2018), "Universal language model fine-tuning" (ULMFiT);
+    CS231n, "Transfer learning".
+    """
+    owner = "head_and_body_groups"
+    _module(owner, model)
+    head_lr = _checks.positive(owner, "head_lr", head_lr)
+    body_lr = _checks.non_negative(owner, "body_lr", body_lr)
+    linears = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError(f"{owner}: model must contain an nn.Linear head, found none in "
+                         f"{type(model).__name__}")
+    head_ids = {id(p) for p in linears[-1][1].parameters()}
+    params = trainable_parameters(model)
+    head = [p for p in params if id(p) in head_ids]
+    body = [p for p in params if id(p) not in head_ids]
+    if not head:
+        raise ValueError(f"{owner}: the head (last nn.Linear) of model is frozen")
+    groups = [{"params": head, "lr": head_lr}]
+    if body:
+        groups.append({"params": body, "lr": body_lr})
+    return groups
