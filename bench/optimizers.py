@@ -7,6 +7,10 @@ shows what the default check costs). torch runs its three implementations: singl
 (``foreach=False``), ``foreach=True`` and ``fused=True``. Every case of one optimizer and one
 size is timed in one :func:`~bench.timing.interleaved` run; ratios are against torch's
 single-tensor step. Call inside :func:`bench.timing.one_thread`.
+
+On float32 tensors trainart's SGD and Adam take torch's fused in-place operations in the
+order of torch's single-tensor step (:func:`trainart.optim.base.torch_kernels`), so the
+"trainart torch tensors" rows measure trainart's overhead around the same arithmetic.
 """
 
 from __future__ import annotations
@@ -89,7 +93,8 @@ def run(smoke: bool = False) -> list[Row]:
                     fmt_seconds(t.median), fmt_seconds(ref.median), r,
                     f"<= {limit:.1f}x" if limit else "",
                     None if limit is None else round(r, 2) <= limit,
-                    {"n": n, "seconds": t.seconds, "reference_seconds": ref.seconds},
+                    {"n": n, "seconds": t.seconds, "reference_seconds": ref.seconds,
+                     "spread": round(t.spread, 3), "reference_spread": round(ref.spread, 3)},
                 ))
             del fns
     return rows

@@ -197,3 +197,84 @@ def test_bad_schedule_and_clip_arguments(make, name):
 def test_sequential_needs_matching_milestones():
     with pytest.raises(ValueError, match="2 schedules need 1 milestones"):
         optim.sequential([optim.constant(0.1), optim.constant(0.01)], milestones=[])
+
+
+# ---------------------------------------------------- one rule, three kinds of arithmetic
+RULES_FOR_BLOCKS = ALL + [
+    lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01),
+    lambda p: optim.Adam(p, lr=0.1, weight_decay=0.1, maximize=True),
+    lambda p: optim.AdamW(p, lr=0.1),
+    lambda p: optim.RMSprop(p, lr=0.01, weight_decay=0.1),
+    lambda p: optim.Adagrad(p, lr=0.1, weight_decay=0.1, maximize=True),
+]
+
+
+@pytest.mark.parametrize("which", range(len(RULES_FOR_BLOCKS)))
+def test_block_by_block_equals_whole_arrays_bitwise(which):
+    """A large C-contiguous array is updated block by block, a Fortran-ordered one whole:
+    the numbers are identical (the NumPy path's arithmetic does not depend on blocking), and
+    a float64 torch tensor gets the very same numbers as the NumPy array."""
+    torch = pytest.importorskip("torch")
+    from trainart.optim import base
+
+    rng = np.random.default_rng(which)
+    shape = (base._BLOCK // 64 + 3, 130)  # more than two blocks, with a partial last one
+    start = rng.standard_normal(shape).astype(np.float32)
+    grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
+    blocked, whole = start.copy(), np.asfortranarray(start)
+    start64 = start.astype(np.float64)
+    as_numpy64, as_tensor64 = start64.copy(), torch.tensor(start64)
+    opts = [RULES_FOR_BLOCKS[which]([x]) for x in (blocked, whole, as_numpy64, as_tensor64)]
+    for g in grads:
+        opts[0].step([g])
+        opts[1].step([np.asfortranarray(g)])
+        opts[2].step([g.astype(np.float64)])
+        opts[3].step([torch.tensor(g.astype(np.float64))])
+    assert not np.array_equal(blocked, start)
+    np.testing.assert_array_equal(blocked, whole)
+    np.testing.assert_allclose(as_numpy64, as_tensor64.numpy(), rtol=1e-10, atol=1e-13)
+    if type(opts[0]) is optim.SGD:
+        np.testing.assert_array_equal(as_numpy64, as_tensor64.numpy())
+
+
+FUSED = [
+    ("sgd", optim.SGD, "SGD", dict(lr=0.01)),
+    ("momentum-decay", optim.SGD, "SGD", dict(lr=0.01, momentum=0.9, dampening=0.1,
+                                              weight_decay=0.01)),
+    ("nesterov-maximize", optim.SGD, "SGD", dict(lr=0.01, momentum=0.9, nesterov=True,
+                                                 maximize=True)),
+    ("adam-l2-amsgrad", optim.Adam, "Adam", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    ("adam-maximize", optim.Adam, "Adam", dict(lr=0.01, betas=(0.8, 0.99), maximize=True)),
+    ("adamw", optim.AdamW, "AdamW", dict(lr=0.01, weight_decay=0.1)),
+]
+
+
+@pytest.mark.parametrize("name,ta_cls,torch_name,kwargs", FUSED, ids=[f[0] for f in FUSED])
+def test_float32_tensors_take_torchs_own_steps_bitwise(name, ta_cls, torch_name, kwargs):
+    """On float32 tensors SGD and Adam run torch's fused kernels in torch's order: the
+    parameters equal torch.optim's single-tensor step bit for bit, on any CPU."""
+    torch = pytest.importorskip("torch")
+    gen = torch.Generator().manual_seed(0)
+    start = torch.randn(3, 1000, generator=gen)
+    ours, theirs = torch.nn.Parameter(start.clone()), torch.nn.Parameter(start.clone())
+    opt = ta_cls([ours], **kwargs)
+    ref = getattr(torch.optim, torch_name)([theirs], **kwargs, foreach=False)
+    for _ in range(30):
+        g = torch.randn(3, 1000, generator=gen)
+        ours.grad, theirs.grad = g.clone(), g.clone()
+        opt.step()
+        ref.step()
+    assert not torch.equal(ours, start)
+    assert torch.equal(ours, theirs)
+    for key, value in ref.state[theirs].items():
+        if key != "step":
+            assert torch.equal(opt.state[ours][key], value), key
+
+
+@settings(max_examples=30, deadline=None)
+@given(params_st, st.floats(1e-4, 1.0))
+def test_maximize_steps_up_the_gradient(theta, lr):
+    p = theta.copy()
+    g = np.ones_like(theta)
+    optim.SGD([p], lr=lr, maximize=True).step([g])
+    np.testing.assert_allclose(p, theta + lr, rtol=1e-12, atol=1e-12)

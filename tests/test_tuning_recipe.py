@@ -199,22 +199,3 @@ def test_diagnose_curves_checks_its_arguments():
         diagnose_curves([3, 2, 1, 0.5], [3, 2, 1, 0.5, 0.4])
     with pytest.raises(ValueError, match="^curve_gallery: epochs"):
         curve_gallery(epochs=10)
-
-
-def test_recipe_figures(mnist):
-    import matplotlib.pyplot as plt
-
-    from trainart.tuning import plot_curve_gallery, plot_lr_finder
-
-    axes = plot_curve_gallery(seed=0)
-    titles = [ax.get_title() for ax in axes.ravel() if ax.get_visible()]
-    assert len(titles) == len(DIAGNOSES)
-    assert all(t == f"{lab}\n(diagnosed: {lab})" for t, lab in zip(titles, DIAGNOSES))
-    res = lr_range_test(lambda: mlp([784, 16, 10], seed=0), mnist, lr_min=1e-4, lr_max=100,
-                        steps=40)
-    ax = plot_lr_finder(res)
-    assert ax.get_xscale() == "log" and any("suggestion" in t.get_text()
-                                            for t in ax.get_legend().get_texts())
-    with pytest.raises(TypeError, match="^plot_lr_finder: result"):
-        plot_lr_finder((1, 2))
-    plt.close("all")

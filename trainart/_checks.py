@@ -123,5 +123,3 @@ def generator(owner: str, rng) -> np.random.Generator:
     raise TypeError(f"{owner}: rng must be an np.random.Generator, an int seed >= 0 or None, "
                     f"got {rng!r}")
 
-
-_number = number  # the old private name, until every module uses number (removed at the end)

@@ -375,7 +375,7 @@ class ActivationSpec(NamedTuple):
     """Its keyword arguments equal to the NumPy defaults (``{"negative_slope": 0.01}``);
     the NumPy forward takes the same names."""
     saturates: bool
-    """Whether the output flattens out in both tails (sigmoid, tanh): the diagnostics count
+    """Whether the output flattens out in both tails (sigmoid, tanh); the diagnostics count
     its saturated fraction."""
 
 

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 SATURATION = (0.03, 0.97)
-"""Saturation thresholds: sigmoid outputs below 0.03 or above 0.97, tanh outputs with
+"""Saturation thresholds. Sigmoid outputs below 0.03 or above 0.97, tanh outputs with
 :math:`|\\tanh| > 0.97` (where :math:`f'` is under 6 % of its maximum)."""
 
 _KNOWN_ACTIVATIONS = tuple(_activations.REGISTRY)

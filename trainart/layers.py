@@ -91,9 +91,12 @@ class Layer:
         return self.cache
 
     def forward(self, x, training: bool | None = None):
+        """The layer's output for ``x``; keeps :attr:`cache` for :meth:`backward`.
+        ``training=None`` uses the layer's mode."""
         raise NotImplementedError
 
     def backward(self, dout):
+        """``dL/dx`` of the last :meth:`forward` from ``dout = dL/dout``; fills :attr:`grads`."""
         raise NotImplementedError
 
     def __call__(self, x, training: bool | None = None):
@@ -126,8 +129,8 @@ def linear_forward(x, W, b=None):
         b: ``(out_features,)`` bias, or ``None`` for a layer without bias.
 
     Returns:
-        ``(out, cache)``: the ``(n, out_features)`` output and a :class:`LinearCache`
-        ``(x, W, b)`` for the backward pass.
+        ``(out, cache)``: the ``(n, out_features)`` output and a
+        :class:`~trainart.layers.LinearCache` ``(x, W, b)`` for the backward pass.
 
     Reference: ``torch.nn.functional.linear``; CS231n ``affine_forward``.
     """
@@ -160,7 +163,8 @@ def linear_backward(dout, cache):
 
     Args:
         dout: ``(n, out_features)`` upstream gradient :math:`\delta`.
-        cache: the :class:`LinearCache` from :func:`linear_forward` (or a plain ``(x, W, b)``).
+        cache: the :class:`~trainart.layers.LinearCache` from
+            :func:`~trainart.layers.linear_forward` (or a plain ``(x, W, b)``).
 
     Returns:
         ``(dx, dW, db)`` with the shapes of ``x``, ``W`` and ``b`` (``db`` is ``None`` for a

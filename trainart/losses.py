@@ -104,7 +104,7 @@ def log_softmax(z, axis: int = -1) -> np.ndarray:
 
 def softmax(z, axis: int = -1) -> np.ndarray:
     r"""The softmax :math:`\mathrm{softmax}(z)_c = e^{z_c} / \sum_k e^{z_k}`, as
-    :math:`\exp(\log\mathrm{softmax}(z))` (:func:`log_softmax`).
+    :math:`\exp(\log\mathrm{softmax}(z))` (:func:`~trainart.losses.log_softmax`).
 
     Args:
         z: scores, an array of any shape. axis: the axis of the classes.
@@ -167,7 +167,8 @@ def softmax_cross_entropy(logits, y) -> tuple[float, np.ndarray]:
         \frac{\partial L}{\partial z_{ic}} = \frac1n\big(\mathrm{softmax}(z_i)_c
         - [c = y_i]\big)
 
-    Computed stably with :func:`log_softmax`, as ``torch.nn.functional.cross_entropy`` does.
+    Computed stably with :func:`~trainart.losses.log_softmax`, as
+    ``torch.nn.functional.cross_entropy`` does.
 
     Args:
         logits: ``(n, C)`` scores :math:`z`.
@@ -215,11 +216,11 @@ def label_smoothing_cross_entropy(logits, y, smoothing: float) -> tuple[float, n
         \frac{\partial L}{\partial z} = \frac{\mathrm{softmax}(z) - t}{n}
 
     with :math:`t = (1-\varepsilon)\,\mathrm{onehot}(y) + \varepsilon/C`
-    (:func:`smoothed_targets`); the second form is how torch computes it. Equals
+    (:func:`~trainart.losses.smoothed_targets`); the second form is how torch computes it. Equals
     ``torch.nn.CrossEntropyLoss(label_smoothing=smoothing)``; ``smoothing=0`` is
-    :func:`softmax_cross_entropy`. The loss never reaches 0: it is minimized by finite logits
-    whose softmax is :math:`t`, which is how smoothing keeps the logits (and the confidence)
-    from growing without bound.
+    :func:`~trainart.losses.softmax_cross_entropy`. The loss never reaches 0: it is minimized by
+    finite logits whose softmax is :math:`t`, which is how smoothing keeps the logits (and the
+    confidence) from growing without bound.
 
     Args:
         logits: ``(n, C)`` scores.

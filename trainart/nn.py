@@ -75,7 +75,8 @@ class MLP(Layer):
     (:math:`\partial L/\partial z`) hold their gradients. These are what the diagnostics of
     :mod:`trainart.diagnostics` summarize.
 
-    Like a ``torch.nn.Module`` the network is in training mode at first; :meth:`eval` makes
+    Like a ``torch.nn.Module`` the network is in training mode at first;
+    :meth:`~trainart.layers.Layer.eval` makes
     batch norm use its running statistics and turns dropout off (:meth:`predict` and
     :meth:`accuracy` always evaluate in eval mode). Unlike a single layer, :meth:`backward`
     returns the parameters' gradients (the input's is ``input_grad``).
@@ -257,7 +258,8 @@ class MLP(Layer):
 
         Args:
             X: ``(n, sizes[0])`` inputs.
-            training: ``None`` uses the network's mode (:meth:`train` / :meth:`eval`);
+            training: ``None`` uses the network's mode (:meth:`train` /
+                :meth:`~trainart.layers.Layer.eval`);
                 ``True``/``False`` override it for this call (batch statistics and dropout,
                 or running statistics and no dropout).
 

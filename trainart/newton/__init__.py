@@ -43,10 +43,10 @@ from .linesearch import LineSearchResult, backtracking, strong_wolfe
 from .newton import newton, newton_step
 from .newton_cg import newton_cg, truncated_cg
 from .quasi_newton import bfgs, bfgs_update, lbfgs, two_loop
-from .result import OptimizeResult
+from .result import STATUS, OptimizeResult
 
 __all__ = [
-    "OptimizeResult", "numerical_gradient", "numerical_hessian", "torch_gradient",
+    "OptimizeResult", "STATUS", "numerical_gradient", "numerical_hessian", "torch_gradient",
     "torch_hessian", "model_hessian", "flat_params", "set_flat_params_", "model_objective",
     "LineSearchResult", "backtracking", "strong_wolfe", "newton_step", "newton", "bfgs",
     "bfgs_update", "two_loop", "lbfgs", "truncated_cg", "newton_cg",

@@ -5,7 +5,15 @@ from __future__ import annotations
 import math
 
 from .. import _arrays, _checks
-from .base import Optimizer
+from .base import (
+    Optimizer,
+    betas_pair,
+    blocks,
+    maximized,
+    maximum_,
+    torch_kernels,
+    with_weight_decay,
+)
 
 
 class Adam(Optimizer):
@@ -13,6 +21,7 @@ class Adam(Optimizer):
 
     .. math::
 
+        g_t &\leftarrow -g_t \quad\text{(maximize)}\\
         g_t &\leftarrow g_t + \lambda\,\theta_{t-1}
               \quad\text{(L2: the decay goes through the adaptive scaling)}\\
         \theta_{t-1} &\leftarrow (1 - \eta\lambda)\,\theta_{t-1}
@@ -30,6 +39,7 @@ class Adam(Optimizer):
         lr: :math:`\eta > 0`. betas: :math:`(\beta_1, \beta_2)`, each in [0, 1).
         eps: :math:`\epsilon > 0`. weight_decay: :math:`\lambda \ge 0`.
         amsgrad: use AMSGrad's maximum (Reddi et al., 2018).
+        maximize: ascend the objective instead of descending it.
         decoupled_weight_decay: decay the weights directly (AdamW) instead of adding
             :math:`\lambda\theta` to the gradient.
 
@@ -37,54 +47,75 @@ class Adam(Optimizer):
     Loshchilov and Hutter (2019), "Decoupled weight decay regularization".
     """
 
+    checks = dict(lr=_checks.positive, betas=betas_pair, eps=_checks.positive,
+                  weight_decay=_checks.non_negative, amsgrad=_checks.boolean,
+                  maximize=_checks.boolean,
+                  decoupled_weight_decay=_checks.boolean)
+
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
-                 decoupled_weight_decay: bool = False, check_finite: bool = True):
-        name = type(self).__name__
-        try:
-            beta1, beta2 = betas
-        except (TypeError, ValueError):
-            raise ValueError(f"{name}: betas must be a pair, got {betas!r}") from None
-        defaults = dict(
-            lr=_checks.positive(name, "lr", lr),
-            betas=(_checks.unit_interval(name, "betas[0]", beta1),
-                   _checks.unit_interval(name, "betas[1]", beta2)),
-            eps=_checks.positive(name, "eps", eps),
-            weight_decay=_checks.non_negative(name, "weight_decay", weight_decay),
-            amsgrad=bool(amsgrad),
-            decoupled_weight_decay=bool(decoupled_weight_decay),
-        )
-        super().__init__(params, defaults, check_finite=check_finite)
+                 maximize: bool = False, decoupled_weight_decay: bool = False,
+                 check_finite: bool = True):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay),
+                         check_finite=check_finite)
 
-    def update(self, param, grad, state):
-        h = self.defaults
-        lr, (beta1, beta2), wd = h["lr"], h["betas"], h["weight_decay"]
+    def update(self, param, grad, state, group):
+        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
         if not state:
             state["step"] = 0
             state["exp_avg"] = _arrays.zeros_like(param)
             state["exp_avg_sq"] = _arrays.zeros_like(param)
-            if h["amsgrad"]:
+            if group["amsgrad"]:
                 state["max_exp_avg_sq"] = _arrays.zeros_like(param)
         state["step"] += 1
+        if torch_kernels(param):
+            return self._update_fused(param, grad, state, group)
         t = state["step"]
-        if wd and h["decoupled_weight_decay"]:
-            param *= 1 - lr * wd
-        elif wd:
-            grad = grad + wd * param
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1
-        _arrays.add_scaled_(m, 1 - beta1, grad)  # m = beta1 * m + (1 - beta1) * grad
-        v *= beta2
-        _arrays.add_product_(v, 1 - beta2, grad, grad)  # v = beta2 * v + (1 - beta2) * grad^2
-        if h["amsgrad"]:
-            state["max_exp_avg_sq"] = v = _arrays.maximum(state["max_exp_avg_sq"], v)
+        decoupled = group["decoupled_weight_decay"]
         # The bias corrections are scalars, so they go on the small side (as torch does) and
         # no full-size m_hat or v_hat is made:  m_hat / (sqrt(v_hat) + eps)
         #   = m / (1 - beta1^t) / (sqrt(v) / sqrt(1 - beta2^t) + eps).
-        denom = _arrays.sqrt(v)
-        denom /= math.sqrt(1 - beta2**t)
-        denom += h["eps"]
-        _arrays.add_ratio_(param, -lr / (1 - beta1**t), m, denom)  # param -= step * m / denom
+        step_size, root_c2 = lr / (1 - beta1**t), math.sqrt(1 - beta2**t)
+        for p, g, m, v, v_max in blocks(param, grad, state["exp_avg"], state["exp_avg_sq"],
+                                        state.get("max_exp_avg_sq")):
+            g = maximized(g, group["maximize"])
+            if decoupled and wd:
+                p *= 1 - lr * wd  # theta = (1 - lr * lambda) * theta
+            elif not decoupled:
+                g = with_weight_decay(g, p, wd)
+            m *= beta1
+            m += (1 - beta1) * g  # m = beta1 * m + (1 - beta1) * g
+            v *= beta2
+            v += (1 - beta2) * g * g  # v = beta2 * v + (1 - beta2) * g^2
+            if group["amsgrad"]:
+                v = maximum_(v_max, v)  # the running maximum replaces v in the denominator
+            denom = _arrays.sqrt(v)
+            denom /= root_c2
+            denom += group["eps"]
+            p += -step_size * m / denom  # theta -= step_size * m / denom
+
+    def _update_fused(self, param, grad, state, group):
+        """The same rule for a float32 tensor, in torch's fused in-place operations and in the
+        order of ``torch.optim.Adam``'s single-tensor step (see
+        :func:`~trainart.optim.base.torch_kernels`)."""
+        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        t = state["step"]
+        g = maximized(grad, group["maximize"])
+        if wd and group["decoupled_weight_decay"]:
+            param.mul_(1 - lr * wd)  # theta = (1 - lr * lambda) * theta
+        elif wd:
+            g = g.add(param, alpha=wd)  # g + lambda * theta
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.lerp_(g, 1 - beta1)  # m + (1 - beta1) * (g - m) = beta1 * m + (1 - beta1) * g
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # beta2 * v + (1 - beta2) * g^2
+        if group["amsgrad"]:
+            v = maximum_(state["max_exp_avg_sq"], v)
+        denom = v.sqrt()
+        denom.div_((1 - beta2**t) ** 0.5)
+        denom.add_(group["eps"])  # sqrt(v) / sqrt(1 - beta2^t) + eps
+        param.addcdiv_(m, denom, value=-lr / (1 - beta1**t))  # theta -= step_size * m / denom
 
 
 class AdamW(Adam):
@@ -97,7 +128,7 @@ class AdamW(Adam):
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 check_finite: bool = True):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad,
+                 maximize: bool = False, check_finite: bool = True):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decoupled_weight_decay=True, check_finite=check_finite)
 

@@ -85,6 +85,8 @@ def sequential(schedules: Sequence[Schedule], milestones: Sequence[int]) -> Sche
             f"sequential: {len(schedules)} schedules need {len(schedules) - 1} milestones, "
             f"got {len(milestones)}"
         )
+    milestones = [_checks.positive_int("sequential", f"milestones[{i}]", m)
+                  for i, m in enumerate(milestones)]
     if any(b <= a for a, b in zip([0] + milestones, milestones)):
         raise ValueError(f"sequential: milestones must increase from > 0, got {milestones}")
 
@@ -97,25 +99,97 @@ def sequential(schedules: Sequence[Schedule], milestones: Sequence[int]) -> Sche
 
 
 class LRScheduler:
-    """Sets ``optimizer.lr = schedule(t)``; call :meth:`step` once per epoch (or per batch).
+    """Sets the optimizer's learning rate to ``schedule(t)``; call :meth:`step` once per epoch
+    (or per batch).
+
+    With parameter groups, give one schedule per group (torch's schedulers scale each
+    group's own initial rate), e.g. for discriminative fine-tuning::
+
+        sched = LRScheduler(opt, [cosine_annealing(g["lr"], T_max=50) for g in opt.param_groups])
+
+    One schedule sets every group's rate (refused when the groups' rates differ, as that
+    would erase the difference).
 
     Args:
         optimizer: any :class:`~trainart.optim.Optimizer`.
-        schedule: a function ``t -> lr`` such as :func:`cosine_annealing`.
+        schedule: a function ``t -> lr`` such as :func:`cosine_annealing`, or a list of them,
+            one per parameter group.
     """
 
-    def __init__(self, optimizer, schedule: Schedule):
-        if not callable(schedule):
-            raise TypeError(f"LRScheduler: schedule must be a function t -> lr, got {schedule!r}")
-        self.optimizer, self.schedule, self.t = optimizer, schedule, 0
-        self.optimizer.lr = schedule(0)
+    def __init__(self, optimizer, schedule: Schedule | Sequence[Schedule]):
+        owner = "LRScheduler"
+        self.per_group = not callable(schedule)
+        schedules = list(schedule) if self.per_group and isinstance(schedule, Sequence) else [
+            schedule]
+        for i, s in enumerate(schedules):
+            if not callable(s):
+                what = f"schedule[{i}]" if self.per_group else "schedule"
+                raise TypeError(f"{owner}: {what} must be a function t -> lr (or a list of "
+                                f"them, one per parameter group), got {s!r}")
+        groups = optimizer.param_groups
+        if self.per_group and len(schedules) != len(groups):
+            raise ValueError(f"{owner}: schedule must have one function per parameter group: "
+                             f"the optimizer has {len(groups)} groups, got {len(schedules)}")
+        if not self.per_group and len({g["lr"] for g in groups}) > 1:
+            raise ValueError(
+                f"{owner}: the optimizer's parameter groups have different learning rates "
+                f"{[g['lr'] for g in groups]}, and one schedule would set them all alike; pass "
+                f"one schedule per group, e.g. [cosine_annealing(g['lr'], T_max) for g in "
+                f"opt.param_groups]")
+        self.optimizer, self.schedules, self.t = optimizer, schedules, 0
+        self._apply()
 
-    def step(self) -> float:
-        """Advance one epoch and return the new learning rate."""
+    @property
+    def schedule(self) -> Schedule:
+        """The schedule (the first one, with one per group)."""
+        return self.schedules[0]
+
+    def _lrs(self, t: int) -> list[float]:
+        groups = self.optimizer.param_groups
+        if not self.per_group:
+            return [self.schedules[0](t)] * len(groups)
+        if len(self.schedules) != len(groups):
+            raise ValueError(f"LRScheduler: the optimizer now has {len(groups)} parameter "
+                             f"groups but the scheduler {len(self.schedules)} schedules")
+        return [s(t) for s in self.schedules]
+
+    def _apply(self) -> None:
+        for group, lr in zip(self.optimizer.param_groups, self._lrs(self.t)):
+            group["lr"] = _checks.non_negative("LRScheduler", "schedule(t)", lr)
+
+    def step(self):
+        """Advance one epoch and return the new learning rate (a list, one per group, when
+        the scheduler has one schedule per group)."""
         self.t += 1
-        self.optimizer.lr = self.schedule(self.t)
-        return self.optimizer.lr
+        self._apply()
+        return self.get_last_lr()
 
-    def get_last_lr(self) -> float:
-        """The learning rate in force now."""
-        return self.optimizer.lr
+    def get_last_lr(self):
+        """The learning rate in force now (a list with one schedule per group)."""
+        lrs = [g["lr"] for g in self.optimizer.param_groups]
+        return lrs if self.per_group else lrs[0]
+
+    def state_dict(self) -> dict:
+        """``{"last_epoch": t, "last_lr": [lr per group]}`` (torch's names). The schedules
+        are functions and are not saved: rebuild the scheduler with the same ones."""
+        return {"last_epoch": self.t, "last_lr": [g["lr"] for g in self.optimizer.param_groups]}
+
+    def load_state_dict(self, state_dict) -> None:
+        """Resume at the saved epoch: set ``t`` and the learning rates ``schedule(t)``.
+
+        Raises:
+            ValueError: when the state dict is malformed, or when this scheduler's schedules
+                do not give the saved learning rates (it was built with other ones).
+        """
+        owner = "LRScheduler.load_state_dict"
+        if not isinstance(state_dict, dict) or set(state_dict) != {"last_epoch", "last_lr"}:
+            raise ValueError(f"{owner}: state_dict must be a dict with 'last_epoch' and "
+                             f"'last_lr' (from LRScheduler.state_dict()), got {state_dict!r}")
+        t = _checks.non_negative_int(owner, "state_dict['last_epoch']", state_dict["last_epoch"])
+        lrs = self._lrs(t)
+        if list(state_dict["last_lr"]) != lrs:
+            raise ValueError(f"{owner}: at t = {t} the saved learning rates are "
+                             f"{list(state_dict['last_lr'])}, this scheduler's schedules give "
+                             f"{lrs}; build it with the schedules of the saved run")
+        self.t = t
+        self._apply()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _arrays, _checks
-from .base import Optimizer
+from .base import Optimizer, blocks, maximized, torch_kernels, with_weight_decay
 
 
 class SGD(Optimizer):
@@ -14,6 +14,7 @@ class SGD(Optimizer):
 
     .. math::
 
+        g_t &\leftarrow -g_t \quad\text{(maximize)}\\
         g_t &\leftarrow g_t + \lambda\,\theta_{t-1}
               \quad\text{(L2 weight decay, if } \lambda > 0)\\
         b_t &= \mu\, b_{t-1} + (1 - \tau)\, g_t \quad (b_1 = g_1)\\
@@ -25,12 +26,14 @@ class SGD(Optimizer):
     forms give the same iterates (:math:`v = -\eta b`).
 
     Args:
-        params: parameters to update in place (see :class:`~trainart.optim.Optimizer`).
+        params: parameters to update in place, or parameter groups (see
+            :class:`~trainart.optim.Optimizer`).
         lr: learning rate :math:`\eta > 0`.
         momentum: :math:`\mu \in [0, 1)`.
         dampening: :math:`\tau \in [0, 1)`, scales the new gradient in the buffer.
         weight_decay: :math:`\lambda \ge 0`, L2 penalty added to the gradient.
         nesterov: use Nesterov's accelerated gradient (needs momentum > 0, dampening 0).
+        maximize: ascend the objective instead of descending it.
         check_finite: raise on NaN/inf gradients.
 
     References:
@@ -38,32 +41,55 @@ class SGD(Optimizer):
         initialization and momentum in deep learning" (the Nesterov form used here).
     """
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, check_finite: bool = True):
-        name = type(self).__name__
-        defaults = dict(
-            lr=_checks.positive(name, "lr", lr),
-            momentum=_checks.unit_interval(name, "momentum", momentum),
-            dampening=_checks.unit_interval(name, "dampening", dampening),
-            weight_decay=_checks.non_negative(name, "weight_decay", weight_decay),
-            nesterov=bool(nesterov),
-        )
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError(f"{name}: nesterov=True needs momentum > 0 and dampening = 0")
-        super().__init__(params, defaults, check_finite=check_finite)
+    checks = dict(lr=_checks.positive, momentum=_checks.unit_interval,
+                  dampening=_checks.unit_interval, weight_decay=_checks.non_negative,
+                  nesterov=_checks.boolean, maximize=_checks.boolean)
 
-    def update(self, param, grad, state):
-        lr, mu = self.defaults["lr"], self.defaults["momentum"]
-        wd, tau = self.defaults["weight_decay"], self.defaults["dampening"]
-        if wd:
-            grad = grad + wd * param
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+                 check_finite: bool = True):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize), check_finite=check_finite)
+
+    def _check_group(self, owner, group, label):
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"{owner}: {label('nesterov')}=True needs momentum > 0 and "
+                             f"dampening = 0, got momentum={group['momentum']!r}, "
+                             f"dampening={group['dampening']!r}")
+
+    def update(self, param, grad, state, group):
+        if torch_kernels(param):
+            return self._update_fused(param, grad, state, group)
+        lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
+        first = mu and "momentum_buffer" not in state
+        if first:
+            state["momentum_buffer"] = _arrays.zeros_like(param)
+        for p, g, buf in blocks(param, grad, state.get("momentum_buffer")):
+            g = maximized(g, group["maximize"])
+            g = with_weight_decay(g, p, group["weight_decay"])
+            if mu:
+                if first:
+                    buf[...] = g  # b_1 = g_1
+                else:
+                    buf *= mu
+                    buf += (1 - tau) * g  # b = mu * b + (1 - tau) * g
+                g = g + mu * buf if group["nesterov"] else buf
+            p += -lr * g  # theta -= lr * d
+
+    def _update_fused(self, param, grad, state, group):
+        """The same rule for a float32 tensor, in torch's fused in-place operations and in the
+        order of ``torch.optim.SGD``'s single-tensor step (see
+        :func:`~trainart.optim.base.torch_kernels`)."""
+        mu = group["momentum"]
+        g = maximized(grad, group["maximize"])
+        if group["weight_decay"]:
+            g = g.add(param, alpha=group["weight_decay"])  # g + lambda * theta
         if mu:
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = _arrays.copy(grad)
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = g.detach().clone()  # b_1 = g_1
             else:
-                buf = state["momentum_buffer"]
-                buf *= mu
-                _arrays.add_scaled_(buf, 1 - tau, grad)  # buf = mu * buf + (1 - tau) * grad
-            buf = state["momentum_buffer"]
-            grad = grad + mu * buf if self.defaults["nesterov"] else buf
-        _arrays.add_scaled_(param, -lr, grad)  # param -= lr * grad
+                buf.mul_(mu).add_(g, alpha=1 - group["dampening"])  # mu * b + (1 - tau) * g
+            g = g.add(buf, alpha=mu) if group["nesterov"] else buf
+        param.add_(g, alpha=-group["lr"])  # theta -= lr * d

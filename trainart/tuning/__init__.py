@@ -4,9 +4,15 @@ learning-rate range test, reading loss curves).
 
 * :mod:`trainart.tuning.spaces`: ``Uniform``, ``LogUniform``, ``IntUniform``, ``Choice``;
   a search space is a plain ``dict[str, distribution]``;
-* :mod:`trainart.tuning.search`: ``Trial``, ``Results``, ``grid_search``,
-  ``random_search``, ``refine_space``, ``coarse_to_fine``, ``successive_halving``
-  (``n_jobs > 1`` runs trials in local processes, with identical results);
+* :mod:`trainart.tuning.results`: ``Trial``, ``Results`` (what every search returns);
+* :mod:`trainart.tuning.parallel`: the runner behind ``n_jobs > 1`` (trials in local
+  processes, with the same results as ``n_jobs=1``);
+* :mod:`trainart.tuning.search`: ``grid_search``, ``grid_from_space``, ``random_search``,
+  ``refine_space``, ``coarse_to_fine`` (and, as before, every name listed here for it);
+* :mod:`trainart.tuning.halving`: ``successive_halving``;
+* :mod:`trainart.tuning.study`: ``study_grid``, ``train_config``, ``run_study``,
+  ``StudyResult``: a grid of
+  network configurations x learning rates x seeds (note 002's assignment);
 * :mod:`trainart.tuning.optuna_search`: ``suggest``, ``optuna_search``, ``sqlite_storage``,
   ``study_results``, ``quiet_optuna``;
 * :mod:`trainart.tuning.recipe`: ``expected_initial_loss``, ``initial_loss``,
@@ -17,6 +23,7 @@ learning-rate range test, reading loss curves).
 Torch, Optuna and matplotlib are imported inside the functions that need them.
 """
 
+from .halving import successive_halving
 from .optuna_search import optuna_search, quiet_optuna, sqlite_storage, study_results, suggest
 from .plots import (
     plot_curve_gallery,
@@ -36,16 +43,8 @@ from .recipe import (
     lr_range_test,
     overfit_small_sample,
 )
-from .search import (
-    Results,
-    Trial,
-    coarse_to_fine,
-    grid_from_space,
-    grid_search,
-    random_search,
-    refine_space,
-    successive_halving,
-)
+from .results import Results, Trial
+from .search import coarse_to_fine, grid_from_space, grid_search, random_search, refine_space
 from .spaces import (
     Choice,
     Distribution,
@@ -56,6 +55,7 @@ from .spaces import (
     sample_config,
     sample_configs,
 )
+from .study import MATCHED_INIT, StudyResult, run_study, study_grid, train_config
 
 __all__ = [
     "Uniform", "LogUniform", "IntUniform", "Choice", "Distribution", "check_space",
@@ -65,5 +65,6 @@ __all__ = [
     "suggest", "optuna_search", "sqlite_storage", "study_results", "quiet_optuna",
     "expected_initial_loss", "initial_loss", "overfit_small_sample", "lr_range_test",
     "LRFinderResult", "diagnose_curves", "Diagnosis", "curve_gallery", "DIAGNOSES",
+    "MATCHED_INIT", "study_grid", "train_config", "run_study", "StudyResult",
     "plot_search", "plot_values", "plot_space_samples", "plot_lr_finder", "plot_curve_gallery",
 ]

@@ -38,7 +38,9 @@ import math
 import warnings
 from pathlib import Path
 
-from .search import Results, Trial, _check_count, _check_direction, _split_value
+from .._checks import positive_int
+from .parallel import _split_value
+from .results import Results, Trial, _check_direction
 from .spaces import Choice, IntUniform, LogUniform, Uniform, check_space
 
 __all__ = ["suggest", "optuna_search", "sqlite_storage", "study_results", "quiet_optuna"]
@@ -181,7 +183,7 @@ def optuna_search(objective, space, n_trials: int, seed: int | None = 0, sampler
     if not callable(objective):
         raise TypeError(f"{owner}: objective must be callable, got {type(objective).__name__}")
     space = check_space(owner, space)
-    n_trials = _check_count(owner, "n_trials", n_trials)
+    n_trials = positive_int(owner, "n_trials", n_trials)
     direction = _check_direction(owner, direction)
     if storage is not None and study_name is None:
         raise ValueError(f"{owner}: study_name is needed with a storage, to share the study")

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._checks import positive, positive_int, unit_interval
+from .._checks import integer, positive, positive_int, unit_interval
 
 __all__ = [
     "expected_initial_loss",
@@ -65,11 +65,8 @@ def expected_initial_loss(num_classes: int) -> float:
     Returns:
         :math:`\ln C` (2.3026 for 10 classes).
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
-            or num_classes < 2:
-        raise ValueError(f"expected_initial_loss: num_classes must be an integer >= 2, "
-                         f"got {num_classes!r}")
-    return math.log(int(num_classes))
+    num_classes = integer("expected_initial_loss", "num_classes", num_classes, minimum=2)
+    return math.log(num_classes)
 
 
 def initial_loss(model, X, y) -> float:

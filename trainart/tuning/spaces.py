@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .._checks import generator
+from .._checks import generator, is_integer, non_negative_int, positive_int
 
 __all__ = [
     "Distribution",
@@ -58,17 +58,11 @@ def _ordered(owner: str, low: float, high: float) -> None:
 
 
 def _size(owner: str, size):
-    if size is None:
-        return None
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
-        raise ValueError(f"{owner}: size must be None or an integer >= 0, got {size!r}")
-    return int(size)
+    return None if size is None else non_negative_int(owner, "size", size)
 
 
 def _grid_count(owner: str, k) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"{owner}: k must be an integer >= 1, got {k!r}")
-    return int(k)
+    return positive_int(owner, "k", k)
 
 
 class Distribution:
@@ -194,7 +188,7 @@ class IntUniform(Distribution):
 
     def __init__(self, low, high, log: bool = False):
         for name, v in (("low", low), ("high", high)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            if not is_integer(v):
                 raise TypeError(f"IntUniform: {name} must be an integer, got {v!r}")
         if not isinstance(log, bool):
             raise TypeError(f"IntUniform: log must be True or False, got {log!r}")
@@ -232,7 +226,7 @@ class IntUniform(Distribution):
 
     def contains(self, x) -> bool:
         """``x`` is an integer with ``low <= x <= high``."""
-        if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        if not is_integer(x):
             return False
         return self.low <= int(x) <= self.high
 
@@ -307,8 +301,7 @@ def sample_config(space, rng=None) -> dict:
 
 def sample_configs(space, n: int, rng=None) -> list[dict]:
     """``n`` configurations drawn one after the other with :func:`sample_config`."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"sample_configs: n must be an integer >= 0, got {n!r}")
+    n = non_negative_int("sample_configs", "n", n)
     space = check_space("sample_configs", space)
     rng = generator("sample_configs", rng)
-    return [sample_config(space, rng) for _ in range(int(n))]
+    return [sample_config(space, rng) for _ in range(n)]
