@@ -46,7 +46,9 @@ class Layer:
     """
 
     training: bool = True
+    """``True`` in training mode (the default), ``False`` in evaluation mode."""
     cache = None
+    """The typed cache of the last :meth:`forward` (``None`` before the first)."""
 
     @property
     def params(self) -> list[np.ndarray]:

@@ -662,7 +662,7 @@ def instancenorm_forward(x, gamma=None, beta=None, eps: float = 1e-5, *,
     ``spatial_ndim`` (1, 2 or 3, torch's 1d/2d/3d) tells: ``x`` then has ``spatial_ndim +
     2`` axes (batched) or ``spatial_ndim + 1`` (unbatched, like torch's modules). Without
     it, ``x`` must have 4 or more axes and is read as batched ``(N, C, *spatial)``
-    (``(N, C, H, W)`` for images, as :func:`torch.nn.functional.instance_norm` does); 2-D and
+    (``(N, C, H, W)`` for images, as ``torch.nn.functional.instance_norm`` does); 2-D and
     3-D arrays raise instead of being guessed.
 
     Args:
@@ -926,7 +926,7 @@ class LayerNorm(_NormLayer):
 
     @property
     def elementwise_affine(self) -> bool:
-        """torch's name of :attr:`affine`."""
+        """torch's name of ``affine``."""
         return self.affine
 
     def __repr__(self) -> str:

@@ -51,7 +51,7 @@ BOOK_STYLE = {
 
 
 def use_book_style() -> None:
-    """Set matplotlib's ``rcParams`` for legible book figures (see :data:`BOOK_STYLE`)."""
+    """Set matplotlib's ``rcParams`` for legible book figures (see ``BOOK_STYLE``)."""
     mpl.rcParams.update(BOOK_STYLE)
 
 
@@ -363,7 +363,7 @@ def plot_optimizer_family_tree(ax=None):
     GD -> SGD, then two branches: the **direction** branch (momentum: Momentum -> NAG) and
     the **step size** branch (adaptive: AdaGrad -> RMSProp -> AdaDelta). Adam joins
     Momentum and RMSProp; AdamW decouples Adam's weight decay. Nadam (NAG + Adam) is dashed:
-    it is not implemented in :mod:`trainart`.
+    it is not implemented in ``trainart``.
 
     Returns:
         The axes (axis lines off).

@@ -45,7 +45,8 @@ class Surface:
         dim: the number of parameters :math:`d`.
         start: the default starting point, float64 of shape ``(dim,)``.
         minima: the known minimisers (the global one first, then local ones).
-        xlim, ylim: the plotting window of a 2-D surface.
+        xlim: the plotting window's x range of a 2-D surface.
+        ylim: its y range.
 
     Subclasses implement ``_f``, ``_grad`` and ``_hessian`` on a float64 array whose last
     axis has length ``dim``; the public methods check the shape first.
@@ -390,7 +391,7 @@ class LocalMinima(Surface):
             \Big(I - \frac{(\theta-\mu_k)(\theta-\mu_k)^\top}{w_k^2}\Big)
 
     Default wells (centre :math:`\mu_k`, depth :math:`d_k`, width :math:`w_k`): see
-    :attr:`WELLS`; :math:`\beta = 0.2`. ``minima`` holds every local minimum, the deepest
+    ``WELLS``; :math:`\beta = 0.2`. ``minima`` holds every local minimum, the deepest
     first, found by damped Newton iterations from the well centres (gradient below
     :math:`10^{-12}`).
 
@@ -405,7 +406,7 @@ class LocalMinima(Surface):
     minimum. (``Adam(lr=0.01)`` or ``0.03`` stays in the shallow well.)
 
     Args:
-        wells: a sequence of ``(centre, depth, width)``; default :attr:`WELLS`.
+        wells: a sequence of ``(centre, depth, width)``; default ``WELLS``.
         curvature: :math:`\beta > 0`, the bowl's curvature.
 
     Reference: Goodfellow et al. (2016), *Deep Learning*, section 8.2.2 (local minima).

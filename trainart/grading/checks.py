@@ -11,7 +11,7 @@ a fake "PASS" changes nothing, and an exception in the student's code becomes a 
 with its message (never a traceback). The messages give errors and shapes, never the
 expected values, so hidden checks stay hidden.
 
-When the grader runs the checks (:mod:`~trainart.grading.runner`) they run in the grader's
+When the grader runs the checks (``trainart.grading.runner``) they run in the grader's
 own process, not in the student's kernel, inside :func:`recording`: ``check`` then prints
 nothing and appends ``(passed, message)`` to the recording instead. Printing is for the
 exercise builder and for a notebook opened in Jupyter.

@@ -4,9 +4,9 @@ r"""Second-order optimization: Newton's method, BFGS and L-BFGS, written out in 
   autograd for functions and small models, and a model's loss as a function of one flat
   parameter vector;
 * :mod:`.linesearch` - the backtracking (Armijo) and strong-Wolfe line searches;
-* :mod:`.newton` - Newton's method, pure, damped and regularized (:math:`H + \\mu I`),
+* ``newton`` - Newton's method, pure, damped and regularized (:math:`H + \\mu I`),
   with a fallback for Hessians that are not positive definite;
-* :mod:`.newton_cg` - Hessian-free (truncated) Newton: conjugate gradients on
+* ``newton_cg`` - Hessian-free (truncated) Newton: conjugate gradients on
   Hessian-vector products;
 * :mod:`.quasi_newton` - BFGS and limited-memory BFGS (the two-loop recursion);
 * :mod:`.result` - :class:`OptimizeResult`, in the spirit of ``scipy.optimize.OptimizeResult``.

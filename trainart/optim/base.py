@@ -153,11 +153,11 @@ class Optimizer:
             hyperparameters, which override the constructor's values for that group.
             Names appear in error messages.
         defaults: the hyperparameters given to the constructor (checked here with the
-            subclass's :attr:`checks`).
+            subclass's ``checks``).
         check_finite: raise :class:`NonFiniteGradientError` when a gradient holds NaN or
             inf (default). Turn off to demonstrate divergence, or in benchmarks.
 
-    Subclasses set :attr:`checks`, ``{hyperparameter: check(owner, name, value)}`` in the
+    Subclasses set ``checks``, ``{hyperparameter: check(owner, name, value)}`` in the
     vocabulary of ``trainart._checks``, and implement :meth:`update`.
     """
 
@@ -359,8 +359,9 @@ class Optimizer:
         the same class over parameters of the same shapes (NumPy or torch, either way).
 
         Raises:
-            TypeError / ValueError: naming what does not match (another optimizer, another
-                number of groups or parameters, a state array of another shape).
+            TypeError: a state dict of another optimizer, or not a state dict.
+            ValueError: another number of groups or parameters, other hyperparameter keys
+                or a state array of another shape (the message names it).
         """
         cls = type(self).__name__
         owner = f"{cls}.load_state_dict"

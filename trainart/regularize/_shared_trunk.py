@@ -64,6 +64,7 @@ class SharedTrunk(nn.Module):
             self.heads = nn.ModuleDict({t: nn.Linear(width, n) for t, n in head_sizes.items()})
 
     def forward(self, x, task: str):
+        """The logits of task ``task`` for the inputs ``x``: the shared trunk, then its head."""
         if task not in self.heads:
             raise ValueError(f"SharedTrunk: task must be one of {list(self.heads)}, "
                              f"got {task!r}")

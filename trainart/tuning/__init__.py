@@ -13,7 +13,7 @@ learning-rate range test, reading loss curves).
 * :mod:`trainart.tuning.study`: ``study_grid``, ``train_config``, ``run_study``,
   ``StudyResult``: a grid of
   network configurations x learning rates x seeds (note 002's assignment);
-* :mod:`trainart.tuning.optuna_search`: ``suggest``, ``optuna_search``, ``sqlite_storage``,
+* ``trainart.tuning.optuna_search``: ``suggest``, ``optuna_search``, ``sqlite_storage``,
   ``study_results``, ``quiet_optuna``;
 * :mod:`trainart.tuning.recipe`: ``expected_initial_loss``, ``initial_loss``,
   ``overfit_small_sample``, ``lr_range_test``, ``diagnose_curves``, ``curve_gallery``;

@@ -159,7 +159,7 @@ def optuna_search(objective, space, n_trials: int, seed: int | None = 0, sampler
 
     Args:
         objective: ``objective(params) -> float`` (or a dict with ``"value"``; the other
-            entries become the trial's ``user_attrs`` and :attr:`Trial.info`), the same
+            entries become the trial's ``user_attrs`` and ``Trial.info``), the same
             function :func:`~trainart.tuning.random_search` takes.
         space: ``dict[str, distribution]``.
         n_trials: trials this call adds to the study.

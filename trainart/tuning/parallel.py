@@ -12,7 +12,7 @@ seconds), so processes pay off only when trials take longer than that; on a mach
 database instead (:func:`trainart.tuning.optuna_search`).
 
 An objective returns a float, or a dict with a ``"value"`` key and other numbers, which a
-search keeps in :attr:`trainart.tuning.Trial.info`.
+search keeps in ``Trial.info``.
 """
 
 from __future__ import annotations

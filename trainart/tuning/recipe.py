@@ -328,7 +328,7 @@ def lr_range_test(make_model, data, lr_min: float = 1e-6, lr_max: float = 10.0,
 
 
 class Diagnosis(NamedTuple):
-    """A label among :data:`DIAGNOSES` and the measurement behind it."""
+    """A label among ``DIAGNOSES`` and the measurement behind it."""
 
     label: str
     reason: str
@@ -483,7 +483,7 @@ def curve_gallery(seed: int = 0, epochs: int = 50, num_classes: int = 10) -> dic
 
     Returns:
         ``{label: {"train_loss": array, "val_loss": array}}`` in the order of
-        :data:`DIAGNOSES`.
+        ``DIAGNOSES``.
     """
     epochs = positive_int("curve_gallery", "epochs", epochs)
     if epochs < 20:

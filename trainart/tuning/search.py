@@ -11,7 +11,7 @@ typically a validation loss::
         return hist["test_loss"][-1]          # the validation loss
 
 Return a float, or a dict with a ``"value"`` key and other numbers (e.g. the validation
-accuracy), which are kept in :attr:`Trial.info`. A diverged run may return ``nan`` or
+accuracy), which are kept in ``Trial.info``. A diverged run may return ``nan`` or
 ``inf``: it sorts last. Use ``direction="maximize"`` for an accuracy.
 
 Every search returns a :class:`~trainart.tuning.results.Results`

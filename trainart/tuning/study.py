@@ -49,11 +49,11 @@ MATCHED_INIT = {"relu": "kaiming", "tanh": "xavier", "sigmoid": "xavier"}
 
 def study_grid(dropouts, activations, batch_norms=(False, True), controls=()) -> list[dict]:
     """The configurations of a full grid, each activation with its matched initialization
-    (:data:`MATCHED_INIT`), followed by the ``controls`` (e.g. a mismatched initialization).
+    (``MATCHED_INIT``), followed by the ``controls`` (e.g. a mismatched initialization).
 
     Args:
         dropouts: drop probabilities, each in ``[0, 1)``.
-        activations: names of :data:`MATCHED_INIT`.
+        activations: names of ``MATCHED_INIT``.
         batch_norms: ``False`` and/or ``True``.
         controls: extra configurations, dicts with the same four keys.
 
@@ -158,8 +158,10 @@ class StudyResult:
         sweep: validation accuracy of every (configuration, learning rate) with
             ``select_seed``, shape ``(len(configs), len(lrs))``.
         seeds: the seeds of the reported runs (``select_seed`` is not among them).
-        val, test, train: accuracies at each configuration's chosen rate, shape
+        val: validation accuracies at each configuration's chosen rate, shape
             ``(len(configs), len(seeds))``.
+        test: test accuracies, the same shape.
+        train: training accuracies, the same shape.
     """
 
     configs: list
