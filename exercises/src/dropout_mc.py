@@ -175,8 +175,8 @@ with check("ValueError for n_samples that is not an integer >= 1") as c:
 with check("very large logits give finite probabilities (subtract the max first)") as c:
     logits = [np.array([[1000.0, 0.0, -1000.0], [800.0, 801.0, 0.0]]),
               np.array([[0.0, 1000.0, 0.0], [801.0, 800.0, 0.0]])]
-    mean, std = as_mean_std(c, mc_dropout_predict(scripted_forward(logits, []), np.zeros((2, 1)), 2),
-                            (2, 3))
+    forward = scripted_forward(logits, [])
+    mean, std = as_mean_std(c, mc_dropout_predict(forward, np.zeros((2, 1)), 2), (2, 3))
     probs = np.stack([softmax_rows(z) for z in logits])
     c.close(mean, probs.mean(axis=0), rtol=1e-12, atol=1e-15, name="mean")
     c.close(std, probs.std(axis=0), rtol=1e-10, atol=1e-15, name="std")
@@ -186,8 +186,8 @@ with check("inputs where every pass agrees have spread exactly 0; the others do 
     rng = np.random.default_rng(304)
     fixed = rng.standard_normal(4)
     logits = [np.vstack([fixed, rng.standard_normal(4)]) for _ in range(6)]
-    mean, std = as_mean_std(c, mc_dropout_predict(scripted_forward(logits, []), np.zeros((2, 1)), 6),
-                            (2, 4))
+    forward = scripted_forward(logits, [])
+    mean, std = as_mean_std(c, mc_dropout_predict(forward, np.zeros((2, 1)), 6), (2, 4))
     c.close(std[0], np.zeros(4), rtol=0.0, atol=1e-15, name="std of the row all passes agree on")
     c.true(np.all(std[1] > 1e-3), "the row the passes disagree on must have a positive spread")
     H = np.asarray(predictive_entropy(mean), dtype=np.float64)
