@@ -15,6 +15,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from optim_problems import make_problem
 
 from trainart import optim
 
@@ -45,23 +46,6 @@ PATHS = ["numpy", "torch"]
 OWN = {optim.SGD: {"momentum": 0.5}, optim.Adagrad: {"lr_decay": 0.0},
        optim.RMSprop: {"alpha": 0.95}, optim.Adadelta: {"rho": 0.8},
        optim.Adam: {"betas": (0.85, 0.995)}, optim.AdamW: {"betas": (0.85, 0.995)}}
-
-
-def make_problem(seed=0):
-    """A non-convex loss: mean squared error of a 4-8-3 tanh network on fixed random data."""
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(32, 4, generator=g, dtype=F64)
-    Y = torch.randn(32, 3, generator=g, dtype=F64)
-    start = [torch.randn(4, 8, generator=g, dtype=F64) * 0.7,
-             torch.randn(8, generator=g, dtype=F64) * 0.1,
-             torch.randn(8, 3, generator=g, dtype=F64) * 0.7,
-             torch.randn(3, generator=g, dtype=F64) * 0.1]
-
-    def loss(params):
-        W1, b1, W2, b2 = params
-        return ((torch.tanh(X @ W1 + b1) @ W2 + b2 - Y) ** 2).mean()
-
-    return loss, start
 
 
 class Run:

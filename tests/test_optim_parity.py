@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from optim_problems import make_problem
 
 from trainart import optim
 
@@ -44,23 +45,6 @@ OPTIMIZERS = [
 WEIGHT_DECAY = [(name, ta, tt, {**kw, "weight_decay": 0.1}) for name, ta, tt, kw in OPTIMIZERS]
 WEIGHT_DECAY.append(("adam-decoupled", optim.Adam, torch.optim.Adam,
                      dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)))
-
-
-def make_problem(seed=0):
-    """A non-convex loss: mean squared error of a 4-8-3 tanh network on fixed random data."""
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(32, 4, generator=g, dtype=F64)
-    Y = torch.randn(32, 3, generator=g, dtype=F64)
-    start = [torch.randn(4, 8, generator=g, dtype=F64) * 0.7,
-             torch.randn(8, generator=g, dtype=F64) * 0.1,
-             torch.randn(8, 3, generator=g, dtype=F64) * 0.7,
-             torch.randn(3, generator=g, dtype=F64) * 0.1]
-
-    def loss(params):
-        W1, b1, W2, b2 = params
-        return ((torch.tanh(X @ W1 + b1) @ W2 + b2 - Y) ** 2).mean()
-
-    return loss, start
 
 
 def torch_grads(loss, arrays):

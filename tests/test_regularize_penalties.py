@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from optim_problems import make_problem
 
 from trainart import optim
 from trainart.data import Dataset
@@ -142,24 +143,9 @@ def test_proximal_l1_makes_exact_zeros_where_subgradient_steps_do_not():
 
 # ------------------------------------------------------------ weight decay vs optimizers
 
-def _torch_problem(seed=0):
-    """A small tanh regression network in float64 and its loss."""
-    g = torch.Generator().manual_seed(seed)
-    X, Y = torch.randn(32, 4, generator=g, dtype=F64), torch.randn(32, 3, generator=g, dtype=F64)
-    start = [torch.randn(4, 8, generator=g, dtype=F64) * 0.7,
-             torch.randn(8, generator=g, dtype=F64) * 0.1,
-             torch.randn(8, 3, generator=g, dtype=F64) * 0.7,
-             torch.randn(3, generator=g, dtype=F64) * 0.1]
-
-    def loss(params):
-        W1, b1, W2, b2 = params
-        return ((torch.tanh(X @ W1 + b1) @ W2 + b2 - Y) ** 2).mean()
-
-    return start, loss
-
 
 def _run(make_opt, steps=100, decay=None, l2=0.0):
-    start, loss = _torch_problem()
+    loss, start = make_problem()
     params = [p.clone().requires_grad_(True) for p in start]
     opt = make_opt(params)
     traj = []

@@ -102,15 +102,8 @@ def sigmoid_and_derivative(x) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sigmoid_forward(x):
-    r"""The logistic sigmoid, computed without overflow.
-
-    .. math::
-
-        \sigma(x) = \frac{1}{1 + e^{-x}} =
-        \begin{cases} 1/(1 + e^{-|x|}) & x \ge 0\\ e^{-|x|}/(1 + e^{-|x|}) & x < 0\end{cases}
-
-    The second form only ever exponentiates :math:`-|x| \le 0`, so :math:`e^{(\cdot)}` never
-    overflows (``x = -1e4`` gives ``0``, not a warning).
+    r""":math:`\sigma(x) = 1/(1 + e^{-x})` as a forward function with its cache, computed by
+    :func:`sigmoid` without overflow.
 
     Args:
         x: an array of any shape.
