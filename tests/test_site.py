@@ -134,3 +134,27 @@ def test_search_finds_adam(browser, base_url):
     assert not log.failed, log.failed
     assert not log.external, log.external
     page.close()
+
+
+def test_code_fits_the_column_at_1280_px(browser, base_url):
+    """Every line of every visible code cell fits the rendered column of a 1280 px wide
+    window: no code cell scrolls sideways (plotting cells folded by `hide-input` aside)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    too_wide = {}
+    for path in CHAPTERS:
+        page.goto(f"{base_url}/{path}", wait_until="networkidle")
+        wide = page.eval_on_selector_all(
+            "div.cell_input pre",
+            "els => els.filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => [e.scrollWidth, e.clientWidth, e.innerText.split('\\n')"
+            ".reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 80)])")
+        if wide:
+            too_wide[path] = wide
+    # the page's table of contents is one click away, in the header
+    toggle = page.locator("button.secondary-toggle").first
+    assert toggle.is_visible(), "no button opens the page's table of contents at 1280 px"
+    toggle.click()
+    page.wait_for_timeout(500)
+    assert page.locator(".bd-sidebar-secondary").first.is_visible()
+    page.close()
+    assert not too_wide, f"code cells wider than the column at 1280 px: {too_wide}"

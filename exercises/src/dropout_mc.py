@@ -106,9 +106,9 @@ def mc_dropout_predict(forward, X, n_samples):
                          f"got {n_samples!r}")
     probs = []
     for _ in range(n_samples):
-        z = np.asarray(forward(X), dtype=np.float64)
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        probs.append(e / e.sum(axis=1, keepdims=True))
+        logits = np.asarray(forward(X), dtype=np.float64)
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))  # the max first: no overflow
+        probs.append(exp / exp.sum(axis=1, keepdims=True))
     probs = np.stack(probs)  # (T, N, K)
     return probs.mean(axis=0), probs.std(axis=0)
     ### END SOLUTION

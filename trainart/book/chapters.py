@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks
-from ..dropout import dropout_forward
+from ..dropout import Dropout
+from ..nn import MLP
 
 # --------------------------------------------------------------------------------------
 # Dropout chapter: an MLP with dropout, its NumPy twin, and a training loop with curves
@@ -82,7 +83,8 @@ def softmax(z):
 
 
 def np_forward(params, X, p=0.0, training=False, rng=None, hidden=False):
-    r"""A ReLU MLP in NumPy with inverted dropout after each hidden layer.
+    r"""A ReLU MLP in NumPy with inverted dropout after each hidden layer: the book's
+    :class:`trainart.nn.MLP` holding the weights ``params``.
 
     .. math:: h_0 = x, \quad h_l = \operatorname{dropout}_p\big(\max(0, W_l h_{l-1} + b_l)\big),
               \quad z = W_L h_{L-1} + b_L
@@ -92,19 +94,22 @@ def np_forward(params, X, p=0.0, training=False, rng=None, hidden=False):
         X: inputs, shape ``(n, d)``.
         p: drop probability of :func:`trainart.dropout.dropout_forward`.
         training: draw masks (``True``) or pass the activations through (``False``).
-        rng: generator or seed for the masks.
+        rng: the generator the masks are drawn from, layer after layer (or a seed for it).
         hidden: return the hidden activations (before dropout) instead of the logits.
 
     Returns:
         The logits ``(n, C)``, or with ``hidden=True`` the list of hidden activations.
     """
-    h, acts = np.asarray(X, dtype=float), []
-    for W, b in params[:-1]:
-        h = np.maximum(h @ W.T + b, 0.0)
-        acts.append(h)
-        h, _ = dropout_forward(h, p, training, rng)
-    W, b = params[-1]
-    return acts if hidden else h @ W.T + b
+    sizes = [params[0][0].shape[1]] + [W.shape[0] for W, _ in params]
+    net = MLP(sizes, "relu", init="zeros", dropout=p)
+    for target, value in zip(net.params, [a for W, b in params for a in (W, b)]):
+        target[...] = value
+    masks = _checks.generator("np_forward", rng) if training and p > 0 else None
+    for layer in net.layers:
+        if isinstance(layer, Dropout):
+            layer.rng = masks          # every layer draws from the same generator, in order
+    logits = net.forward(np.asarray(X, dtype=float), training=training)
+    return list(net.activations) if hidden else logits
 
 
 def train_with_curves(net, opt, data, epochs, seed=0, start=0, curves=None):
