@@ -7,11 +7,19 @@ import copy
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-from trainart.data import Dataset
+from trainart.data import Dataset, load_digits
 from trainart.models import mlp, train_classifier
-from trainart.regularize import ensemble_predict_proba
+from trainart.regularize import (
+    accuracy,
+    bagging,
+    bootstrap_indices,
+    ensemble_predict_proba,
+    ensemble_vote,
+)
 from trainart.regularize.ensembles import CheckpointEnsemble
 
 
@@ -72,3 +80,80 @@ def test_checkpoint_ensemble_never_stops_training_and_copies_the_weights():
 def test_bad_arguments_name_the_function_and_argument(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+
+
+def _logits(n=6, C=4, seed=0, scale=2.0):
+    rng = np.random.default_rng(seed)
+    return scale * rng.normal(size=(n, C)), rng.integers(0, C, size=n)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+
+# ------------------------------------------------------------------ ensembles
+
+def test_bootstrap_samples_hold_about_63_percent_unique_indices():
+    idx = bootstrap_indices(5000, 20, seed=0)
+    assert idx.shape == (20, 5000) and idx.min() >= 0 and idx.max() < 5000
+    unique = np.array([len(np.unique(row)) for row in idx]) / 5000
+    expected = 1 - (1 - 1 / 5000) ** 5000  # ~ 1 - 1/e
+    assert abs(unique.mean() - expected) < 0.005
+    np.testing.assert_array_equal(idx, bootstrap_indices(5000, 20, seed=0))
+
+
+def test_bagging_trains_each_model_on_its_bootstrap_sample():
+    X = np.arange(10, dtype=np.float32)[:, None]
+    data = Dataset(X, np.arange(10) % 2, X[:2], np.array([0, 1]))
+    seen = []
+
+    def fit(sample, seed):
+        seen.append((sample.X_train[:, 0].astype(int), seed))
+        np.testing.assert_array_equal(sample.y_train, sample.X_train[:, 0].astype(int) % 2)
+        return mlp([1, 2], seed=seed)
+
+    models = bagging(fit, data, 3, seed=5)
+    assert len(models) == 3 and [s for _, s in seen] == [5, 6, 7]
+    for (rows, _), idx in zip(seen, bootstrap_indices(10, 3, seed=5)):
+        np.testing.assert_array_equal(rows, idx)
+
+
+def test_an_ensemble_of_identical_models_is_the_model(digits):
+    model = mlp([64, 16, 10], seed=0)
+    X = digits.X_test
+    with torch.no_grad():
+        proba = F.softmax(model(torch.from_numpy(X)), dim=1).double().numpy()
+    ens = [copy.deepcopy(model) for _ in range(3)]
+    np.testing.assert_allclose(ensemble_predict_proba(ens, X), proba, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(ensemble_vote(ens, X), proba.argmax(axis=1))
+    assert accuracy(ensemble_predict_proba(ens, X), digits.y_test) == \
+        accuracy(proba.argmax(axis=1), digits.y_test)
+
+
+def test_an_ensemble_beats_its_average_member(digits):
+    data = Dataset(digits.X_train[:400], digits.y_train[:400], digits.X_test, digits.y_test)
+    models = []
+    for seed in range(5):
+        m = mlp([64, 32, 10], seed=seed)
+        train_classifier(m, torch.optim.SGD(m.parameters(), lr=0.1), data, epochs=6,
+                         batch_size=32, seed=seed, eval_test=False)
+        models.append(m)
+    member_acc = [accuracy(ensemble_predict_proba([m], data.X_test), data.y_test)
+                  for m in models]
+    ens_acc = accuracy(ensemble_predict_proba(models, data.X_test), data.y_test)
+    vote_acc = accuracy(ensemble_vote(models, data.X_test), data.y_test)
+    assert ens_acc > np.mean(member_acc) and vote_acc > np.mean(member_acc) - 0.01
+
+
+def test_ensemble_vote_breaks_ties_towards_the_smaller_class():
+    a, b = nn.Linear(1, 2, bias=True), nn.Linear(1, 2, bias=True)
+    with torch.no_grad():
+        for m, favour in ((a, 1), (b, 0)):
+            m.weight.zero_()
+            m.bias.copy_(torch.tensor([0.0, 0.0]))
+            m.bias[favour] = 1.0
+    np.testing.assert_array_equal(ensemble_vote([a, b], np.zeros((3, 1), np.float32)), 0)

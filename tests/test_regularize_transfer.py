@@ -1,17 +1,28 @@
-"""Tests of trainart.regularize.transfer's parameter groups for fine-tuning."""
+"""trainart.regularize.transfer: freezing, new heads and the parameter groups of
+fine-tuning (equal to separate torch optimizers)."""
 
 from __future__ import annotations
 
+import copy
+
+import numpy as np
 import pytest
 import torch
+from torch import nn
 
-from trainart.models import mlp
+from trainart import optim
+from trainart.data import Dataset, load_digits
+from trainart.models import mlp, train_classifier
 from trainart.regularize.transfer import (
+    count_trainable,
     freeze_,
     head_and_body_groups,
     replace_head,
+    trainable_parameters,
     unfreeze_,
 )
+
+F64 = torch.float64
 
 
 def test_head_and_body_groups_equal_two_separate_torch_adams_over_a_trajectory():
@@ -58,3 +69,54 @@ def test_head_and_body_groups_leave_out_frozen_parameters():
 def test_bad_arguments_name_the_function_and_argument(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+
+
+def _logits(n=6, C=4, seed=0, scale=2.0):
+    rng = np.random.default_rng(seed)
+    return scale * rng.normal(size=(n, C)), rng.integers(0, C, size=n)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+
+# ------------------------------------------------------------------ transfer
+
+def test_freeze_keeps_the_body_fixed_while_the_new_head_learns(digits):
+    model = mlp([64, 32, 16, 10], seed=0)
+    replace_head(model, 2, seed=1)
+    assert model[-1].out_features == 2 and model[-1].in_features == 16
+    freeze_(model[:-1])
+    assert count_trainable(model) == 16 * 2 + 2
+    assert trainable_parameters(model) == [model[-1].weight, model[-1].bias]
+    body = copy.deepcopy(model[:-1].state_dict())
+    head = [p.detach().clone() for p in model[-1].parameters()]
+    parity = Dataset(digits.X_train[:400], digits.y_train[:400] % 2, digits.X_test[:100],
+                     digits.y_test[:100] % 2)
+    opt = optim.SGD(trainable_parameters(model), lr=0.1, momentum=0.9, weight_decay=1e-3)
+    train_classifier(model, opt, parity, epochs=2, batch_size=32, eval_test=False)
+    for k, v in model[:-1].state_dict().items():
+        assert torch.equal(v, body[k])
+    assert all(not torch.equal(p, h) for p, h in zip(model[-1].parameters(), head))
+    unfreeze_(model)
+    assert count_trainable(model) == sum(p.numel() for p in model.parameters())
+
+
+def test_replace_head_is_seeded_and_needs_a_linear():
+    a = replace_head(mlp([4, 5, 3], seed=0), 7, seed=2)
+    b = replace_head(mlp([4, 5, 3], seed=9), 7, seed=2)
+    assert torch.equal(a[-1].weight, b[-1].weight)
+    torch.manual_seed(2)
+    fresh = nn.Linear(5, 7)
+    torch.testing.assert_close(a[-1].weight, fresh.weight, rtol=0, atol=0)
+    torch.testing.assert_close(a[-1].bias, fresh.bias, rtol=0, atol=0)
+    assert not torch.equal(replace_head(mlp([4, 5, 3]), 7, seed=3)[-1].weight, a[-1].weight)
+    assert replace_head(mlp([4, 5, 3]).double(), 2)[-1].weight.dtype == F64
+    with pytest.raises(ValueError, match="replace_head: model must contain an nn.Linear"):
+        replace_head(nn.Sequential(nn.ReLU()), 3)
+    with pytest.raises(ValueError, match="replace_head: num_classes"):
+        replace_head(mlp([4, 3]), 0)
