@@ -137,12 +137,13 @@ def test_search_finds_adam(browser, base_url):
 
 
 def test_code_fits_the_column_at_1280_px(browser, base_url):
-    """Every line of every visible code cell fits the rendered column of a 1280 px wide
-    window: no code cell scrolls sideways (plotting cells folded by `hide-input` aside)."""
+    """Every line of every code cell fits the rendered column of a 1280 px wide window: no
+    code cell scrolls sideways, the plotting cells folded by `hide-input` opened too."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     too_wide = {}
     for path in CHAPTERS:
         page.goto(f"{base_url}/{path}", wait_until="networkidle")
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
         wide = page.eval_on_selector_all(
             "div.cell_input pre",
             "els => els.filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)"
