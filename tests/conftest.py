@@ -1,7 +1,9 @@
-"""Shared test set-up: a headless matplotlib backend and reproducible hypothesis runs."""
+"""Shared test set-up: a headless matplotlib backend, reproducible hypothesis runs, and the
+small digits data set several test files train on."""
 
 import os
 
+import pytest
 from hypothesis import settings
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -11,3 +13,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """scikit-learn's 8x8 digits (shipped with the package), loaded once per test module."""
+    from trainart.data import load_digits
+
+    return load_digits()

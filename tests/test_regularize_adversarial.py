@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainart.data import Dataset, load_digits
+from trainart.data import Dataset
 from trainart.models import evaluate, mlp, train_classifier
 from trainart.regularize import (
     accuracy_under_fgsm,
@@ -21,17 +20,6 @@ from trainart.regularize import (
 )
 
 F64 = torch.float64
-
-
-def _logits(n=6, C=4, seed=0, scale=2.0):
-    rng = np.random.default_rng(seed)
-    return scale * rng.normal(size=(n, C)), rng.integers(0, C, size=n)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
-
 
 
 # ------------------------------------------------------------------ FGSM

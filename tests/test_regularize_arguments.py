@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainart.data import Dataset, load_digits
+from trainart.data import Dataset
 from trainart.models import mlp
 from trainart.regularize import (
     EarlyStopping,
@@ -32,18 +32,10 @@ from trainart.regularize import (
     smoothed_targets,
 )
 
-F64 = torch.float64
-
 
 def _logits(n=6, C=4, seed=0, scale=2.0):
     rng = np.random.default_rng(seed)
     return scale * rng.normal(size=(n, C)), rng.integers(0, C, size=n)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
-
 
 
 # ------------------------------------------------------------------ bad arguments

@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from trainart.data import load_digits
 from trainart.models import mlp
 from trainart.regularize import (
     add_noise,
@@ -27,17 +26,6 @@ from trainart.regularize import (
 )
 
 F64 = torch.float64
-
-
-def _logits(n=6, C=4, seed=0, scale=2.0):
-    rng = np.random.default_rng(seed)
-    return scale * rng.normal(size=(n, C)), rng.integers(0, C, size=n)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
-
 
 
 # ------------------------------------------------------------------ label smoothing

@@ -4,32 +4,17 @@ weights (hypothesis over loss sequences), alone and inside train_classifier.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from trainart.data import Dataset, load_digits, train_val_split
+from trainart.data import Dataset, train_val_split
 from trainart.models import evaluate, mlp, train_classifier
 from trainart.regularize import (
     EarlyStopping,
 )
-
-F64 = torch.float64
-
-
-def _logits(n=6, C=4, seed=0, scale=2.0):
-    rng = np.random.default_rng(seed)
-    return scale * rng.normal(size=(n, C)), rng.integers(0, C, size=n)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
-
-
 
 # ------------------------------------------------------------------ early stopping
 

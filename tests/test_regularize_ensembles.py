@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-from trainart.data import Dataset, load_digits
+from trainart.data import Dataset
 from trainart.models import mlp, train_classifier
 from trainart.regularize import (
     accuracy,
@@ -80,19 +80,6 @@ def test_checkpoint_ensemble_never_stops_training_and_copies_the_weights():
 def test_bad_arguments_name_the_function_and_argument(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
-
-
-
-
-def _logits(n=6, C=4, seed=0, scale=2.0):
-    rng = np.random.default_rng(seed)
-    return scale * rng.normal(size=(n, C)), rng.integers(0, C, size=n)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
-
 
 
 # ------------------------------------------------------------------ ensembles

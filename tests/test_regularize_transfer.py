@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from trainart import optim
-from trainart.data import Dataset, load_digits
+from trainart.data import Dataset
 from trainart.models import mlp, train_classifier
 from trainart.regularize.transfer import (
     count_trainable,
@@ -69,19 +68,6 @@ def test_head_and_body_groups_leave_out_frozen_parameters():
 def test_bad_arguments_name_the_function_and_argument(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
-
-
-
-
-def _logits(n=6, C=4, seed=0, scale=2.0):
-    rng = np.random.default_rng(seed)
-    return scale * rng.normal(size=(n, C)), rng.integers(0, C, size=n)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
-
 
 
 # ------------------------------------------------------------------ transfer

@@ -27,6 +27,15 @@ def _describe(v) -> str:
     return f"a {type(v).__name__}"
 
 
+def start_point(owner: str, x0) -> np.ndarray:
+    """``x0`` as a fresh float64 vector of shape ``(d,)``, ``d >= 1``, or a clear error."""
+    x = _checks.float_array(owner, "x0", x0).astype(np.float64).copy()
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"{owner}: x0 must be a non-empty vector of shape (d,), got shape "
+                         f"{x.shape}")
+    return x
+
+
 def value(owner: str, name: str, v) -> float:
     """The scalar ``v`` (a Python/NumPy number or a one-element array) as a float, else a
     ``TypeError`` saying that ``name`` must return a scalar and what it returned."""

@@ -163,10 +163,7 @@ def newton(fun, grad, hess, x0, damped: bool = True, tol: float = 1e-8, max_iter
     (convergence rate, Theorem 3.5) and 3.4 (Newton's method with Hessian modification).
     """
     owner = "newton"
-    x = _checks.float_array(owner, "x0", x0).astype(np.float64).copy()
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"{owner}: x0 must be a non-empty vector of shape (d,), got shape "
-                         f"{x.shape}")
+    x = _outputs.start_point(owner, x0)
     tol = _checks.non_negative(owner, "tol", tol)
     max_iter = _checks.positive_int(owner, "max_iter", max_iter)
     _checks.one_of(owner, "fallback", fallback, ("eigen", "identity"))

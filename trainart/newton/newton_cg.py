@@ -147,10 +147,7 @@ def newton_cg(fun, grad, hessp, x0, xtol: float = 1e-5, max_iter: int | None = N
         if not callable(fn):
             raise TypeError(f"{owner}: fun, grad and hessp must be callables, got "
                             f"{name} = {type(fn).__name__}")
-    x = _checks.float_array(owner, "x0", x0).astype(np.float64).copy()
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"{owner}: x0 must be a non-empty vector of shape (d,), got shape "
-                         f"{x.shape}")
+    x = _outputs.start_point(owner, x0)
     d = x.size
     xtol = _checks.positive(owner, "xtol", xtol)
     max_iter = 200 * d if max_iter is None else _checks.positive_int(owner, "max_iter",

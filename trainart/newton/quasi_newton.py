@@ -145,11 +145,7 @@ def _start(owner, fun_and_grad, x0):
     if not callable(fun_and_grad):
         raise TypeError(f"{owner}: fun_and_grad must be callable, got "
                         f"{type(fun_and_grad).__name__}")
-    x = _checks.float_array(owner, "x0", x0).astype(np.float64).copy()
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"{owner}: x0 must be a non-empty vector of shape (d,), got shape "
-                         f"{x.shape}")
-    return x
+    return _outputs.start_point(owner, x0)
 
 
 def _evaluate(owner, fun_and_grad, x):
