@@ -1,0 +1,104 @@
+"""The book's two editions: the language switch, and translated attributes in HTML outputs.
+
+The English edition is built into ``_build/html`` and the Korean one into ``_build/html/ko``
+from the same sources (``tools/editions.py``). Every page gets a link to the same page in the
+other edition (a relative URL, so it works offline and from any folder), shown in the article
+header by ``_templates/language-switch.html``.
+
+Figures' alt text comes from their cells' ``mystnb.image.alt`` metadata and is translated by
+Sphinx like any prose. An HTML output (the optimizer animations) carries its own accessible
+text in attributes (``alt``, ``aria-label``, ``title``) and ``<label>`` elements: Sphinx never
+extracts those, so this extension adds them to the page's catalog in the gettext build and
+replaces them with their translation in a translated build.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+
+from docutils import nodes
+from sphinx.builders.gettext import MsgOrigin
+from sphinx.locale import init as init_locale
+from sphinx.util.i18n import docname_to_domain
+
+EDITIONS = {"en": ("English", "ko"), "ko": ("한국어", "en")}
+KOREAN_FOLDER = "ko"
+
+_ATTRIBUTE = re.compile(r'(\b(?:alt|aria-label|title)=")([^"<>]+)(")')
+_LABEL = re.compile(r"(<label\b[^>]*>)([^<>]+)(</label>)")
+
+
+def language(app) -> str:
+    return (app.config.language or "en").split("_")[0]
+
+
+def switch_url(pagename: str, current: str) -> str:
+    """The relative URL of the same page in the other edition."""
+    up = "../" * pagename.count("/")
+    if current == "en":
+        return f"{up}{KOREAN_FOLDER}/{pagename}.html"
+    return f"{up}../{pagename}.html"
+
+
+def add_language_switch(app, pagename, templatename, context, doctree):
+    current = language(app)
+    if current not in EDITIONS:
+        return
+    other = EDITIONS[current][1]
+    context["language_switch"] = {
+        "url": switch_url(pagename, current),
+        "lang": other,
+        "label": EDITIONS[other][0],
+        "title": "Read this page in English" if other == "en" else "이 페이지를 한국어로 읽기",
+    }
+
+
+def html_texts(raw: str) -> list[str]:
+    """The human-readable strings of an HTML output: attribute values and label texts."""
+    found = [m.group(2) for m in _ATTRIBUTE.finditer(raw)]
+    found += [m.group(2).strip() for m in _LABEL.finditer(raw) if m.group(2).strip()]
+    return [html.unescape(text) for text in found]
+
+
+def _html_outputs(doctree):
+    return [n for n in doctree.findall(nodes.raw) if "html" in n.get("format", "").split()]
+
+
+def extract_html_texts(app, doctree, docname):
+    """gettext build: add the HTML outputs' strings to the page's catalog."""
+    if app.builder.name != "gettext":
+        return
+    catalog = app.builder.catalogs[docname_to_domain(docname, app.config.gettext_compact)]
+    for node in _html_outputs(doctree):
+        for text in html_texts(node.astext()):
+            catalog.add(text, MsgOrigin(node.source or app.env.doc2path(docname), node.line or 0))
+
+
+def translate_html_texts(app, doctree):
+    """Translated builds: replace the HTML outputs' strings with the catalog's translation."""
+    if language(app) == "en" or app.builder.name == "gettext":
+        return
+    domain = docname_to_domain(app.env.docname, app.config.gettext_compact)
+    dirs = [os.path.join(app.srcdir, d) for d in app.config.locale_dirs]
+    catalog, found = init_locale(dirs, app.config.language, domain)
+    if not found:
+        return
+
+    def translated(match):
+        text = html.unescape(match.group(2).strip())
+        return match.group(1) + html.escape(catalog.gettext(text), quote=True) + match.group(3)
+
+    for node in _html_outputs(doctree):
+        raw = node.astext()
+        new = _LABEL.sub(translated, _ATTRIBUTE.sub(translated, raw))
+        if new != raw:
+            node.replace(node.children[0], nodes.Text(new)) if node.children else None
+
+
+def setup(app):
+    app.connect("html-page-context", add_language_switch)
+    app.connect("doctree-resolved", extract_html_texts)
+    app.connect("doctree-read", translate_html_texts)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
