@@ -16,11 +16,12 @@ export PYTHONHASHSEED := 0
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup execute book test test-portable unit notebooks site lint serve lab clean \
-	exercises grade bench bench-grading
+.PHONY: help setup execute book pdf test test-pdf test-portable unit notebooks site lint serve \
+	lab clean exercises grade bench bench-grading
 
 help:
-	@echo "make book   - set up .venv, execute every chapter and build _build/html"
+	@echo "make book   - set up .venv, execute every chapter and build both editions: _build/html (English), _build/html/ko (Korean)"
+	@echo "make pdf    - the book and the PDFs of both editions (_build/html/pdf/training-art-{en,ko}.pdf)"
 	@echo "make test   - set up .venv, run unit tests, nbval on the chapters, the book build and the browser test"
 	@echo "make test-portable - unit tests and nbval on the chapters under two more CPU-kernel settings"
 	@echo "make serve  - serve _build/html on http://127.0.0.1:$(PORT)"
@@ -47,24 +48,50 @@ execute: $(STAMP)
 	$(ONE_THREAD) $(BIN)/python tools/execute_chapters.py --cache $(CACHE) --jobs $(JOBS)
 
 # -n: nitpicky references, -W: warnings are errors, --keep-going: report them all.
+# Two editions from the same sources and the same executions: English in _build/html, Korean
+# (the prose from locales/ko's catalogs) in _build/html/ko.
+BUILD_FLAGS := -n -W --keep-going
 book: execute
-	$(BIN)/jupyter-book build . --builder html -n -W --keep-going
+	$(BIN)/jupyter-book build . --builder html $(BUILD_FLAGS)
+	$(BIN)/python tools/editions.py html -- $(BUILD_FLAGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 unit: $(STAMP) $(BWRAP)
-	$(ONE_THREAD) $(BIN)/pytest -n $(JOBS) -m "not site" tests
+	$(ONE_THREAD) $(BIN)/pytest -n $(JOBS) -m "not site and not pdf" tests
 
 # nbval's comparison (cells tagged nbval-check-output) over the executions in the cache.
 NBVAL_FROM := $(BIN)/python -m pytest -p tools.nbval_cache --nbval-from-cache
 notebooks: execute
 	$(NBVAL_FROM) $(CACHE) chapters
 
-site: $(STAMP) $(CHROMIUM)
+AXE := node_modules/axe-core/axe.min.js
+site: $(STAMP) $(CHROMIUM) $(AXE)
 	$(BIN)/pytest -m site tests
 
-test: lint unit book notebooks site
+# axe-core (npm, pinned in package-lock.json) audits every page in the browser test.
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The PDFs of both editions (XeLaTeX, kotex, Nanum fonts; the TeX packages come from Debian),
+# copied into the site as _build/html/pdf/training-art-{en,ko}.pdf for the front page's links.
+XELATEX := /usr/bin/xelatex
+TEX_PACKAGES := texlive-xetex texlive-latex-extra texlive-lang-korean texlive-fonts-recommended \
+	tex-gyre fonts-freefont-otf fonts-nanum fonts-nanum-coding fonts-dejavu-core latexmk xindy \
+	poppler-utils
+pdf: book $(XELATEX)
+	$(BIN)/python tools/editions.py pdf
+
+$(XELATEX):
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES)
+
+test-pdf: $(STAMP)
+	$(BIN)/pytest -m pdf tests
+
+test: lint unit book notebooks pdf site test-pdf
 
 # The same proofs under other CPU kernels (OpenBLAS's core type, ATEN's vector ISA): what a
 # student's laptop or another CI machine selects. Each setting has its own cache.
@@ -75,7 +102,7 @@ test-portable: portable-haswell portable-sandybridge
 portable-%: $(STAMP) $(BWRAP)
 	@test -n "$(setting_$*)" || { echo "no setting named $*"; exit 2; }
 	@echo "== $(setting_$*)"
-	env $(setting_$*) $(ONE_THREAD) $(BIN)/pytest -n $(JOBS) -m "not site" tests
+	env $(setting_$*) $(ONE_THREAD) $(BIN)/pytest -n $(JOBS) -m "not site and not pdf" tests
 	env $(setting_$*) $(ONE_THREAD) $(BIN)/python tools/execute_chapters.py \
 		--cache _build/portable/$*/.jupyter_cache --jobs $(JOBS)
 	$(NBVAL_FROM) _build/portable/$*/.jupyter_cache chapters
@@ -112,4 +139,4 @@ bench-grading: $(STAMP)
 	$(BIN)/python -m bench.run --only grading --out bench-out/grading.json
 
 clean:
-	rm -rf _build grading-out bench-out
+	rm -rf _build grading-out bench-out node_modules

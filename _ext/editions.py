@@ -55,6 +55,25 @@ def add_language_switch(app, pagename, templatename, context, doctree):
     }
 
 
+PDF_LABELS = {"en": "English (PDF)", "ko": "한국어 (PDF)"}
+
+
+def edition_pdf_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{edition-pdf}`en``` : a link to that edition's PDF (``make pdf`` puts both PDFs in
+    ``_build/html/pdf/``), relative to the page, from either edition."""
+    wanted = text.strip()
+    if wanted not in PDF_LABELS:
+        message = inliner.reporter.error(
+            f"edition-pdf: expected one of {sorted(PDF_LABELS)}, got {wanted!r}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    env = inliner.document.settings.env
+    up = "../" * env.docname.count("/") + ("../" if language(env.app) != "en" else "")
+    uri = f"{up}pdf/training-art-{wanted}.pdf"
+    node = nodes.reference(rawtext, PDF_LABELS[wanted], refuri=uri, classes=["edition-pdf"])
+    node["hreflang"] = wanted
+    return [node], []
+
+
 def html_texts(raw: str) -> list[str]:
     """The human-readable strings of an HTML output: attribute values and label texts."""
     found = [m.group(2) for m in _ATTRIBUTE.finditer(raw)]
@@ -97,7 +116,45 @@ def translate_html_texts(app, doctree):
             node.replace(node.children[0], nodes.Text(new)) if node.children else None
 
 
+# Accessible names the themes hard-code in English (no gettext call in their templates); a
+# translated edition passes them through the "sphinx" catalog (locales/<lang>/sphinx.po).
+HARD_CODED = ('aria-label="Page"', 'aria-label="Main"', 'title="Toggle primary sidebar"',
+              'title="Toggle secondary sidebar"', 'placeholder="Search..."',
+              'aria-label="Search..."')
+# pydata-sphinx-theme's navigation toggles (<details><summary>) have no accessible name
+# (axe-core: summary-name, WCAG 4.1.2); they get one in every edition.
+UNNAMED_TOGGLE = '<summary><span class="toctree-toggle" role="presentation">'
+TOGGLE_NAME = "Show or hide the pages under this entry"
+
+
+def fix_theme_html(app):
+    """Wrap the HTML builder's template rendering: name the unnamed toggles, and in a
+    translated edition translate HARD_CODED's strings."""
+    if not hasattr(app.builder, "templates"):
+        return
+    from sphinx.locale import _
+
+    translated = language(app) != "en"
+    templates = app.builder.templates
+    render = templates.render
+
+    def fixed_render(template, context):
+        page = render(template, context)
+        name = html.escape(_(TOGGLE_NAME) if translated else TOGGLE_NAME)
+        page = page.replace(UNNAMED_TOGGLE, UNNAMED_TOGGLE.replace(
+            "<summary>", f'<summary aria-label="{name}">'))
+        if translated:
+            for attribute in HARD_CODED:
+                key, english = attribute.split("=", 1)
+                page = page.replace(attribute, f'{key}="{html.escape(_(english.strip(chr(34))))}"')
+        return page
+
+    templates.render = fixed_render
+
+
 def setup(app):
+    app.add_role("edition-pdf", edition_pdf_role)
+    app.connect("builder-inited", fix_theme_html)
     app.connect("html-page-context", add_language_switch)
     app.connect("doctree-resolved", extract_html_texts)
     app.connect("doctree-read", translate_html_texts)

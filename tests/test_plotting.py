@@ -3,6 +3,8 @@ warnings (pytest turns every warning into an error)."""
 
 from __future__ import annotations
 
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -124,6 +126,20 @@ def test_animation_is_small_jshtml_and_closes_its_figure():
     assert html.data.count("data:image/jpeg;base64") == 30, "long paths are subsampled"
     assert len(html.data) < 3_000_000
     assert plt.get_fignums() == before, "no extra static figure is left open"
+
+
+def test_animation_is_accessible():
+    """The frame image has alt text (the default names the paths and the surface), and the
+    slider has a label: an accessibility audit (axe-core) finds neither missing."""
+    q = Quadratic()
+    paths = {"SGD": trajectory(q, lambda p: SGD(p, lr=0.1), 20),
+             "Adam": trajectory(q, lambda p: Adam(p, lr=0.1), 20)}
+    html = plotting.animate_trajectories(q, paths, frames=5).data
+    alt = re.search(r'<img id="_anim_img\w+" alt="([^"]+)"', html)
+    assert alt and "SGD, Adam" in alt.group(1) and q.name in alt.group(1), html[:300]
+    assert re.search(r'<input id="_anim_slider\w+" aria-label="Animation frame"', html)
+    mine = plotting.animate_trajectories(q, paths, frames=5, alt='Two "paths" <race>').data
+    assert 'alt="Two &quot;paths&quot; &lt;race&gt;"' in mine
 
 
 def test_animation_of_short_and_diverged_paths():

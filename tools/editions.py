@@ -9,7 +9,13 @@ is ``_config.yml`` with the language set, written to ``_build/ko/_config.yml``; 
 in ``_build/ko`` and its HTML is copied into ``_build/html/ko``, under the English edition, so
 one folder serves both and each page's language switch is a relative link.
 
-``--builder latex`` writes the Korean LaTeX sources instead (``make pdf``).
+``pdf`` builds the PDF of each edition with XeLaTeX (``make pdf``; ``_config.yml``'s ``latex``
+section and ``latex_elements``) and copies both into the site, as
+``_build/html/pdf/training-art-en.pdf`` and ``training-art-ko.pdf``, where the front page's
+``{edition-pdf}`` links point.
+
+    python tools/editions.py html [-- extra jupyter-book arguments]
+    python tools/editions.py pdf
 """
 
 from __future__ import annotations
@@ -43,14 +49,34 @@ def write_config(language: str = LANGUAGE, work: Path = WORK) -> Path:
     return path
 
 
-def build(builder: str, extra: list[str]) -> int:
-    config = write_config()
-    jupyter_book = str(Path(sys.executable).parent / "jupyter-book")
-    cmd = [jupyter_book, "build", str(ROOT), "--config", str(config), "--path-output", str(WORK),
+PDF_NAME = "training-art"
+PDF_FOLDER = ENGLISH_HTML / "pdf"
+
+
+def jupyter_book(builder: str, extra: list[str], korean: bool) -> int:
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
            "--builder", builder, *extra]
-    proc = subprocess.run(cmd, cwd=ROOT)
-    if proc.returncode != 0 or builder != "html":
-        return proc.returncode
+    if korean:
+        cmd += ["--config", str(write_config()), "--path-output", str(WORK)]
+    return subprocess.run(cmd, cwd=ROOT).returncode
+
+
+def build_pdfs() -> int:
+    """Both editions' PDFs, copied to _build/html/pdf/training-art-{en,ko}.pdf."""
+    PDF_FOLDER.mkdir(parents=True, exist_ok=True)
+    for language, latex in (("en", ROOT / "_build" / "latex"),
+                            (LANGUAGE, WORK / "_build" / "latex")):
+        if jupyter_book("pdflatex", [], korean=language != "en") != 0:
+            print(f"editions: the {language} PDF failed; its log: {latex / PDF_NAME}.log")
+            return 1
+        shutil.copy(latex / f"{PDF_NAME}.pdf", PDF_FOLDER / f"{PDF_NAME}-{language}.pdf")
+    print(f"The PDFs are in {PDF_FOLDER.relative_to(ROOT)}")
+    return 0
+
+
+def build_html(extra: list[str]) -> int:
+    if jupyter_book("html", extra, korean=True) != 0:
+        return 1
     built, target = WORK / "_build" / "html", ENGLISH_HTML / LANGUAGE
     if target.exists():
         shutil.rmtree(target)
@@ -62,12 +88,12 @@ def build(builder: str, extra: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["html", "latex"])
+    parser.add_argument("what", choices=["html", "pdf"])
     parser.add_argument("extra", nargs=argparse.REMAINDER,
                         help="arguments passed to jupyter-book build (after --)")
     args = parser.parse_args(argv)
     extra = [a for a in args.extra if a != "--"]
-    return build("html" if args.what == "html" else "latex", extra)
+    return build_html(extra) if args.what == "html" else build_pdfs()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from html import escape
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -178,7 +179,7 @@ def plot_trajectories(surface, trajectories, ax=None, **contour_kwargs):
     return ax
 
 
-def animate_trajectories(surface, trajectories, frames=60, interval=80, title=None,
+def animate_trajectories(surface, trajectories, frames=60, interval=80, title=None, alt=None,
                          **contour_kwargs):
     """An animation of optimizers moving on ``surface``, as HTML that plays in a static page.
 
@@ -195,6 +196,9 @@ def animate_trajectories(surface, trajectories, frames=60, interval=80, title=No
         frames: the number of frames (>= 2).
         interval: milliseconds between frames.
         title: default ``surface.name``.
+        alt: the animation's alt text, what it shows for a reader who cannot see it; default:
+            the paths' labels and the surface, as a sentence. The player's slider is labelled
+            "Animation frame"; its buttons carry matplotlib's labels.
         **contour_kwargs: passed to :func:`plot_contours` (default ``levels=20``,
             ``resolution=120``, and ``log=True`` for Rosenbrock).
 
@@ -221,7 +225,10 @@ def animate_trajectories(surface, trajectories, frames=60, interval=80, title=No
             html = anim.to_jshtml(default_mode="once")
     finally:
         plt.close(fig)
-    return HTML(_offline_jshtml(html))
+    if alt is None:
+        alt = (f"Animation of {', '.join(paths)} on the {surface.name} surface: each "
+               f"optimizer's path grows from the start point, one step per frame.")
+    return HTML(_accessible(_offline_jshtml(html), alt))
 
 
 # matplotlib's jshtml links Font Awesome from a CDN for its button icons; a book that must
@@ -239,6 +246,14 @@ def _offline_jshtml(html: str) -> str:
     for name, glyph in _FA_GLYPHS.items():
         html = html.replace(f'<i class="fa {name}"></i>', glyph)
     return html
+
+
+def _accessible(html: str, alt: str) -> str:
+    """Give the player's frame image its alt text and its slider a label."""
+    html = re.sub(r'(<img id="_anim_img\w+")', lambda m: f'{m.group(1)} alt="{escape(alt)}"',
+                  html, count=1)
+    return re.sub(r'(<input id="_anim_slider\w+")', r'\1 aria-label="Animation frame"', html,
+                  count=1)
 
 
 def _static_frame(fig, surface, paths, contour_kwargs):

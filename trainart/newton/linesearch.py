@@ -152,8 +152,8 @@ def strong_wolfe(f_and_grad, x, fx, g, p, alpha0: float = 1.0, c1: float = 1e-4,
     .. math::
 
         \phi(\alpha) &\le \phi(0) + c_1\,\alpha\,\phi'(0)
-            \qquad &\text{(sufficient decrease)}\\
-        |\phi'(\alpha)| &\le c_2\,|\phi'(0)| &\text{(strong curvature)}
+            \qquad \text{(sufficient decrease)}\\
+        |\phi'(\alpha)| &\le c_2\,|\phi'(0)| \qquad \text{(strong curvature)}
 
     where :math:`\phi(\alpha) = f(x + \alpha p)`, :math:`\phi'(\alpha) = \nabla f(x+\alpha
     p)^\top p`. The first phase tries :math:`\alpha_0` and extrapolates (cubic interpolation,
