@@ -53,8 +53,8 @@ _JS_STEMMER = (
 var Stemmer = function() {
   // tools: _ext/korean_search.py (the same rule as the index's Python side)
   const porter = new PorterStemmer();
-  const suffixes = %s;
-  const minStem = %d;
+  const suffixes = SUFFIXES_JSON;
+  const minStem = MIN_STEM;
   const hangul = /[\\uac00-\\ud7a3]/;
   this.stemWord = function(word) {
     if (!hangul.test(word)) return porter.stemWord(word);
@@ -65,7 +65,8 @@ var Stemmer = function() {
     return word;
   };
 };
-""" % (json.dumps(SUFFIXES, ensure_ascii=False), MIN_STEM)
+""".replace("SUFFIXES_JSON", json.dumps(SUFFIXES, ensure_ascii=False))
+    .replace("MIN_STEM", str(MIN_STEM))
 )
 
 

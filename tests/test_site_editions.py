@@ -143,7 +143,8 @@ def search(browser, base_url, edition: str, query: str) -> list[str]:
 
 
 KOREAN_SEARCHES = {  # a word, the same word with particles, and a page it must find
-    "학습률": (["학습률을", "학습률이", "학습률의"], "chapters/optimization/01_gradient_descent.html"),
+    "학습률": (["학습률을", "학습률이", "학습률의"],
+             "chapters/optimization/01_gradient_descent.html"),
     "초기화": (["초기화를", "초기화는"], "chapters/initialization/01_why_initialization.html"),
     "정규화": (["정규화가", "정규화를"], "chapters/normalization/01_batch_norm.html"),
 }
@@ -167,7 +168,8 @@ def test_korean_search_needs_the_particle_rule():
         text = (edition / "searchindex.js").read_text(encoding="utf-8")
         terms = json.loads(text[text.index("(") + 1: text.rindex(")")])["terms"]
         assert "학습률" in terms and "초기화" in terms and "정규화" in terms
-        assert not [t for t in terms if re.fullmatch("(학습률|초기화|정규화)(을|를|이|가|은|는)", t)]
+        particled = re.compile("(학습률|초기화|정규화)(을|를|이|가|은|는)")
+        assert not [t for t in terms if particled.fullmatch(t)]
 
 
 def audit(page) -> list[str]:
@@ -199,7 +201,8 @@ def test_figures_stay_legible_in_dark_mode(browser, base_url):
     (brightness 0.8, contrast 1.2), which keeps black on a light grey."""
     problems = []
     page = browser.new_page()
-    page.add_init_script("localStorage.setItem('theme', 'dark'); localStorage.setItem('mode', 'dark');")
+    page.add_init_script("localStorage.setItem('theme', 'dark');"
+                         "localStorage.setItem('mode', 'dark');")
     for path in CHAPTER_PAGES:
         page.goto(f"{base_url}/{path}", wait_until="networkidle")
         assert page.get_attribute("html", "data-theme") == "dark"

@@ -49,8 +49,9 @@ def in_scope(page: str) -> bool:
 def build_templates(out: Path = TEMPLATES) -> Path:
     """Run Sphinx's gettext builder over the book (notebook outputs come from the cache)."""
     work = out.parent / (out.name + "-build")
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--builder", "custom",
-           "--custom-builder", "gettext", "--path-output", str(work), "--quiet"]
+    jupyter_book = str(Path(sys.executable).parent / "jupyter-book")
+    cmd = [jupyter_book, "build", str(ROOT), "--builder", "custom", "--custom-builder", "gettext",
+           "--path-output", str(work), "--quiet"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"i18n extract: the gettext build failed:\n{proc.stdout}\n{proc.stderr}")
