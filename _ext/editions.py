@@ -1,4 +1,4 @@
-"""The book's two editions: the language switch, and translated attributes in HTML outputs.
+"""The book's two editions: the language switch, the PDF links, translated HTML attributes.
 
 The English edition is built into ``_build/html`` and the Korean one into ``_build/html/ko``
 from the same sources (``tools/editions.py``). Every page gets a link to the same page in the
@@ -10,6 +10,11 @@ Sphinx like any prose. An HTML output (the optimizer animations) carries its own
 text in attributes (``alt``, ``aria-label``, ``title``) and ``<label>`` elements: Sphinx never
 extracts those, so this extension adds them to the page's catalog in the gettext build and
 replaces them with their translation in a translated build.
+
+``{edition-pdf}`en``` links an edition's PDF (``make pdf``) from either edition. The themes'
+hard-coded English names (the search field's placeholder, the sidebar toggles) go through the
+"sphinx" catalog in a translated build, and the navigation's unnamed ``<summary>`` toggles get
+an accessible name in both (axe-core's ``summary-name``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import os
 import re
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.builders.gettext import MsgOrigin
 from sphinx.locale import init as init_locale
 from sphinx.util.i18n import docname_to_domain
@@ -95,8 +101,10 @@ def extract_html_texts(app, doctree, docname):
             catalog.add(text, MsgOrigin(node.source or app.env.doc2path(docname), node.line or 0))
 
 
-def translate_html_texts(app, doctree):
-    """Translated builds: replace the HTML outputs' strings with the catalog's translation."""
+def translate_outputs_and_captions(app, doctree):
+    """Translated builds: replace the HTML outputs' strings with the catalog's translation, and
+    the table of contents' part captions (sphinx-external-toc inserts its toctrees after
+    Sphinx's own translation step, so their captions would stay English)."""
     if language(app) == "en" or app.builder.name == "gettext":
         return
     domain = docname_to_domain(app.env.docname, app.config.gettext_compact)
@@ -113,7 +121,11 @@ def translate_html_texts(app, doctree):
         raw = node.astext()
         new = _LABEL.sub(translated, _ATTRIBUTE.sub(translated, raw))
         if new != raw:
-            node.replace(node.children[0], nodes.Text(new)) if node.children else None
+            node.clear()
+            node += nodes.Text(new)
+    for toctree in doctree.findall(addnodes.toctree):
+        if toctree.get("caption"):
+            toctree["caption"] = toctree["rawcaption"] = catalog.gettext(toctree["caption"])
 
 
 # Accessible names the themes hard-code in English (no gettext call in their templates); a
@@ -157,5 +169,5 @@ def setup(app):
     app.connect("builder-inited", fix_theme_html)
     app.connect("html-page-context", add_language_switch)
     app.connect("doctree-resolved", extract_html_texts)
-    app.connect("doctree-read", translate_html_texts)
+    app.connect("doctree-read", translate_outputs_and_captions)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

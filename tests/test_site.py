@@ -22,6 +22,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 CHAPTERS = sorted(p.relative_to(HTML).as_posix()
                   for p in (HTML / "chapters").rglob("*.html")) if HTML.exists() else []
+# the Korean edition's chapters render the same way (test_site_editions.py checks the rest)
+KOREAN_CHAPTERS = [f"ko/{path}" for path in CHAPTERS if (HTML / "ko" / path).exists()]
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +82,7 @@ def test_chapters_were_built():
     assert len(CHAPTERS) >= 3, CHAPTERS
 
 
-@pytest.mark.parametrize("path", CHAPTERS)
+@pytest.mark.parametrize("path", CHAPTERS + KOREAN_CHAPTERS)
 def test_chapter_renders_offline(browser, base_url, path):
     page, log = open_page(browser, base_url, path)
     wait_for_mathjax(page)

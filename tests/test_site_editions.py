@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from test_site import CHROMIUM, CHROMIUM_ARGS, HTML, open_page
 
 pytestmark = pytest.mark.site
@@ -97,6 +99,28 @@ def test_every_figure_has_alt_text_in_its_language(edition):
                     or bool(HANGUL.search(alt)) != (edition == "ko")):
                 missing.append(f"{page}: {alt[:60]!r}")
     assert not missing, f"{len(missing)} figures without alt text in {edition}: {missing[:5]}"
+
+
+def test_catalogs_hold_every_message_of_the_english_sources(tmp_path):
+    """The catalogs are not stale: Sphinx's gettext builder, run on the current sources (the
+    outputs from the jupyter-cache ``make book`` filled), finds no English message whose Korean
+    is missing, and none whose catalog entry is fuzzy. An English change cannot land without
+    its Korean."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import i18n
+
+    templates = i18n.build_templates(tmp_path / "gettext")
+    missing = {}
+    for page in i18n.pages_with_templates(templates):
+        with (templates / f"{page}.pot").open("rb") as f:
+            wanted = {m.id for m in read_po(f) if m.id}
+        path = i18n.catalog_path(page)
+        have = ({m.id for m in i18n.load(path) if m.id and m.string and not m.fuzzy}
+                if path.exists() else set())
+        if wanted - have:
+            missing[page] = sorted(wanted - have)[:3]
+    assert not missing, ("English messages without Korean (run `python tools/i18n.py extract`, "
+                         f"then translate what `todo` lists): {missing}")
 
 
 @pytest.fixture(scope="module")
