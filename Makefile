@@ -16,7 +16,7 @@ export PYTHONHASHSEED := 0
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup execute book pdf test test-pdf test-portable unit notebooks site lint serve \
+.PHONY: help setup execute book pdf tex test test-pdf test-portable unit notebooks site lint serve \
 	lab clean exercises grade bench bench-grading
 
 help:
@@ -77,16 +77,18 @@ $(AXE): package.json package-lock.json
 
 # The PDFs of both editions (XeLaTeX, kotex, Nanum fonts; the TeX packages come from Debian),
 # copied into the site as _build/html/pdf/training-art-{en,ko}.pdf for the front page's links.
-XELATEX := /usr/bin/xelatex
 TEX_PACKAGES := texlive-xetex texlive-latex-extra texlive-lang-korean texlive-fonts-recommended \
 	tex-gyre fonts-freefont-otf fonts-nanum fonts-nanum-coding fonts-dejavu-core latexmk xindy \
 	poppler-utils
-pdf: book $(XELATEX)
+pdf: book tex
 	$(BIN)/python tools/editions.py pdf
 
-$(XELATEX):
-	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
-	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES)
+# Installs only what dpkg does not already list.
+tex:
+	@dpkg -s $(TEX_PACKAGES) >/dev/null 2>&1 || { \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq --no-install-recommends \
+			$(TEX_PACKAGES); }
 
 test-pdf: $(STAMP)
 	$(BIN)/pytest -m pdf tests
