@@ -22,7 +22,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 help:
 	@echo "make book   - set up .venv, execute every chapter and build both editions: _build/html (English), _build/html/ko (Korean)"
 	@echo "make pdf    - the book and the PDFs of both editions (_build/html/pdf/training-art-{en,ko}.pdf)"
-	@echo "make test   - set up .venv, run unit tests, nbval on the chapters, the book build and the browser test"
+	@echo "make test   - set up .venv, run unit tests, nbval on the chapters, both editions, both PDFs and the browser tests"
 	@echo "make test-portable - unit tests and nbval on the chapters under two more CPU-kernel settings"
 	@echo "make serve  - serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make lab    - JupyterLab with trainart importable"
