@@ -23,9 +23,6 @@ from trainart.grading import dashboard, grade, samples, sandbox, similarity
 EXERCISE, OTHER = "optim_momentum", "optim_clipping"
 CELL = "sgd_momentum_step"
 HOSTILE = "<script>x<"  # a folder name; the student is "<script>x<__script>"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 WRONG = '''\
     if buf is None:
@@ -237,21 +234,6 @@ def served(graded):
     out, _ = graded
     with serve(out) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (make test does it)")
-    try:
-        from playwright import sync_api
-    except ImportError:
-        pytest.fail("playwright is missing: pip install -r requirements.txt")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                      headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.site

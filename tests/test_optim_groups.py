@@ -15,13 +15,11 @@ import copy
 import numpy as np
 import pytest
 import torch
-from optim_problems import make_problem
+from optim_problems import F64, assert_same_trajectory, make_problem
 
 from trainart import optim
 
-F64 = torch.float64
 STEPS = 50
-RTOL = 1e-10
 
 # (id, trainart class, torch class, keyword arguments shared by both)
 RULES = [
@@ -85,13 +83,14 @@ def torch_step(opt, params, loss):
     return np.concatenate([p.detach().numpy().ravel() for p in params])
 
 
-def assert_same_trajectory(ours, theirs):
-    ours, theirs = np.array(ours), np.array(theirs)
-    scale = np.max(np.abs(theirs), axis=1, keepdims=True)
-    err = np.max(np.abs(ours - theirs) / scale, axis=1)
-    worst = int(np.argmax(err))
-    assert err[worst] < RTOL, f"step {worst + 1}: relative difference {err[worst]:.2e}"
-    assert np.max(np.abs(theirs[-1] - theirs[0])) > 1e-3  # the run moved
+def lockstep(ref_opt, ref, opt, mine, loss, steps=STEPS):
+    """Step torch's optimizer and ours side by side on ``loss``; both flat trajectories."""
+    ours, theirs = [], []
+    for _ in range(steps):
+        theirs.append(torch_step(ref_opt, ref, loss))
+        opt.step(mine.grads(loss))
+        ours.append(mine.flat())
+    return ours, theirs
 
 
 # ------------------------------------------------------------------------------- maximize
@@ -108,12 +107,7 @@ def test_maximize_matches_torch(ta_cls, torch_cls, kwargs, weight_decay, path):
     ref_opt = torch_cls(ref, **kw)
     mine = Run(start, path)
     opt = ta_cls(mine.params, **kw)
-    ours, theirs = [], []
-    for _ in range(STEPS):
-        theirs.append(torch_step(ref_opt, ref, neg))
-        opt.step(mine.grads(neg))
-        ours.append(mine.flat())
-    assert_same_trajectory(ours, theirs)
+    assert_same_trajectory(*lockstep(ref_opt, ref, opt, mine, neg))
 
 
 @pytest.mark.parametrize("ta_cls,torch_cls,kwargs", RULE_ARGS, ids=IDS)
@@ -147,12 +141,7 @@ def test_param_groups_with_their_own_hyperparameters(ta_cls, torch_cls, kwargs, 
     for key, value in first.items():
         assert opt.param_groups[0][key] == ref_opt.param_groups[0][key] == value
         assert opt.param_groups[1][key] == ref_opt.param_groups[1][key] == opt.defaults[key]
-    ours, theirs = [], []
-    for _ in range(STEPS):
-        theirs.append(torch_step(ref_opt, ref, loss))
-        opt.step(mine.grads(loss))
-        ours.append(mine.flat())
-    assert_same_trajectory(ours, theirs)
+    assert_same_trajectory(*lockstep(ref_opt, ref, opt, mine, loss))
 
 
 @pytest.mark.parametrize("path", PATHS)

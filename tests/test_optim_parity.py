@@ -12,14 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from optim_problems import make_problem
+from optim_problems import assert_same_trajectory, make_problem
 
 from trainart import optim
 
 F64 = torch.float64
 
 STEPS = 100
-RTOL = 1e-10
 
 # (id, trainart constructor, torch constructor, keyword arguments shared by both)
 OPTIMIZERS = [
@@ -122,15 +121,6 @@ def run_pair(ta_cls, torch_cls, kwargs, *, schedule=None, clip=None, path="numpy
         ours.append(np.concatenate([np.asarray(p.detach() if path != "numpy" else p).ravel()
                                     for p in mine]))
     return np.array(ours), np.array(theirs)
-
-
-def assert_same_trajectory(ours, theirs):
-    scale = np.max(np.abs(theirs), axis=1, keepdims=True)
-    err = np.max(np.abs(ours - theirs) / scale, axis=1)
-    worst = int(np.argmax(err))
-    assert err[worst] < RTOL, f"step {worst + 1}: relative difference {err[worst]:.2e}"
-    # The run must actually move: a test on a frozen trajectory proves nothing.
-    assert np.max(np.abs(theirs[-1] - theirs[0])) > 1e-3
 
 
 def _ids(table):

@@ -7,42 +7,16 @@ Serves ``_build/html`` on 127.0.0.1 and drives Debian's chromium with Playwright
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-from _serve import serve
+from _serve import HTML
 
 pytestmark = pytest.mark.site
 
-# TRAINART_SITE points the test at another build (e.g. a scratch copy of the book).
-HTML = Path(os.environ.get("TRAINART_SITE",
-                           Path(__file__).resolve().parents[1] / "_build" / "html"))
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 CHAPTERS = sorted(p.relative_to(HTML).as_posix()
                   for p in (HTML / "chapters").rglob("*.html")) if HTML.exists() else []
 # the Korean edition's chapters render the same way (test_site_editions.py checks the rest)
 KOREAN_CHAPTERS = [f"ko/{path}" for path in CHAPTERS if (HTML / "ko" / path).exists()]
-
-
-@pytest.fixture(scope="module")
-def base_url():
-    if not (HTML / "index.html").exists():
-        pytest.fail("_build/html is missing: run `make book` first")
-    with serve(HTML) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (make test does it)")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 class PageLog:

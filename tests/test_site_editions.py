@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from _serve import HTML
 from babel.messages.pofile import read_po
-from test_site import CHROMIUM, CHROMIUM_ARGS, HTML, open_page
+from test_site import open_page
 
 pytestmark = pytest.mark.site
 
@@ -121,23 +122,6 @@ def test_catalogs_hold_every_message_of_the_english_sources(tmp_path):
             missing[page] = sorted(wanted - have)[:3]
     assert not missing, ("English messages without Korean (run `python tools/i18n.py extract`, "
                          f"then translate what `todo` lists): {missing}")
-
-
-@pytest.fixture(scope="module")
-def base_url():
-    from _serve import serve
-
-    with serve(HTML) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def test_language_switch_opens_the_same_page(browser, base_url):
